@@ -1,0 +1,66 @@
+package apitests
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"sigs.k8s.io/yaml"
+
+	v1 "github.com/volsync-go/volsync/api/v1alpha1"
+)
+
+const crdDir = "../../deploy/kustomize/crd/bases"
+
+func loadCRD(t *testing.T, plural string) *apiextensionsv1.CustomResourceDefinition {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(crdDir, "volsync.backube_"+plural+".yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	crd := &apiextensionsv1.CustomResourceDefinition{}
+	if err := yaml.UnmarshalStrict(data, crd); err != nil {
+		t.Fatal(err)
+	}
+	return crd
+}
+
+// TestCRDShape pins what users see of the CRDs: names, printer columns, and the schedule
+// pattern shared with the Go constant that the controllers use.
+func TestCRDShape(t *testing.T) {
+	for _, tc := range []struct {
+		plural, kind string
+		columns      []string
+	}{
+		{"replicationsources", "ReplicationSource", []string{"Source", "Last sync", "Duration", "Next sync"}},
+		{"replicationdestinations", "ReplicationDestination", []string{"Last sync", "Duration", "Next sync"}},
+	} {
+		t.Run(tc.plural, func(t *testing.T) {
+			crd := loadCRD(t, tc.plural)
+			if crd.Spec.Group != "volsync.backube" || crd.Spec.Names.Kind != tc.kind || crd.Spec.Scope != apiextensionsv1.NamespaceScoped {
+				t.Fatalf("unexpected names: %s %s %s", crd.Spec.Group, crd.Spec.Names.Kind, crd.Spec.Scope)
+			}
+			if len(crd.Spec.Versions) != 1 || crd.Spec.Versions[0].Name != "v1alpha1" || crd.Spec.Versions[0].Subresources.Status == nil {
+				t.Fatal("want one version v1alpha1 with the status subresource")
+			}
+			ver := crd.Spec.Versions[0]
+			var cols []string
+			for _, c := range ver.AdditionalPrinterColumns {
+				cols = append(cols, c.Name)
+			}
+			if len(cols) != len(tc.columns) {
+				t.Fatalf("printer columns %v, want %v", cols, tc.columns)
+			}
+			for i := range cols {
+				if cols[i] != tc.columns[i] {
+					t.Fatalf("printer columns %v, want %v", cols, tc.columns)
+				}
+			}
+			sched := ver.Schema.OpenAPIV3Schema.Properties["spec"].Properties["trigger"].Properties["schedule"]
+			if sched.Pattern != v1.SchedulePattern {
+				t.Fatalf("CRD schedule pattern differs from v1alpha1.SchedulePattern:\n%s\n%s", sched.Pattern, v1.SchedulePattern)
+			}
+		})
+	}
+}
