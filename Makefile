@@ -29,15 +29,20 @@ tools: $(CONTROLLER_GEN) ## Build the code generators (from the Go module proxy)
 generate: $(CONTROLLER_GEN) ## Generate deepcopy code
 	cd api && $(CONTROLLER_GEN) object:headerFile=$(ROOT)/hack/boilerplate.go.txt paths=./...
 
+# Controllers whose ClusterRole is generated from RBAC markers: <cmd dir>:<component>:<role name>
+RBAC_CONTROLLERS := rsynctls-controller:rsync-tls:volsync-rsync-tls
+
 .PHONY: manifests
-manifests: $(CONTROLLER_GEN) ## Generate the CRDs into deploy/kustomize/crd
+manifests: $(CONTROLLER_GEN) ## Generate the CRDs and each controller's ClusterRole
 	cd api && $(CONTROLLER_GEN) crd:maxDescLen=400 paths=./... output:crd:artifacts:config=$(ROOT)/$(CRD_DIR)/bases
+	@for c in $(RBAC_CONTROLLERS); do IFS=: read -r dir comp role <<<"$$c"; \
+	  (cd cmd/$$dir && $(CONTROLLER_GEN) rbac:roleName=$$role paths=./... output:rbac:artifacts:config=$(ROOT)/deploy/kustomize/components/$$comp/rbac) || exit 1; done
 
 .PHONY: verify-gen
 verify-gen: generate manifests ## Fail when generated files are stale
-	@if [ -n "$$(git status --porcelain -- api $(CRD_DIR))" ]; then \
+	@if [ -n "$$(git status --porcelain -- api deploy/kustomize)" ]; then \
 	  echo "Generated files are stale; run 'make generate manifests' and commit:"; \
-	  git status --porcelain -- api $(CRD_DIR); git --no-pager diff --stat -- api $(CRD_DIR); exit 1; fi
+	  git status --porcelain -- api deploy/kustomize; git --no-pager diff --stat -- api deploy/kustomize; exit 1; fi
 	@echo "generated files are up to date"
 
 .PHONY: verify-modules

@@ -18,7 +18,7 @@ type ReplicationSourceRsyncTLSSpec struct {
 	// +optional
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=65535
-	Port *int32 `json:"port,omitempty"`
+	Port        *int32 `json:"port,omitempty"`
 	MoverConfig `json:",inline"`
 }
 
@@ -42,7 +42,7 @@ type ReplicationDestinationRsyncTLSSpec struct {
 	// +optional
 	// +kubebuilder:validation:MaxProperties=64
 	ServiceAnnotations *map[string]string `json:"serviceAnnotations,omitempty"`
-	MoverConfig `json:",inline"`
+	MoverConfig        `json:",inline"`
 }
 
 // ReplicationSourceRsyncTLSStatus is the rsync-over-TLS status of a ReplicationSource.

@@ -83,7 +83,7 @@ func fullCache() v1.ResticCacheSpec {
 func fullCommonStatus() v1.CommonStatus {
 	return v1.CommonStatus{
 		LastSyncTime: &now, LastSyncStartTime: &now, LastSyncDuration: &metav1.Duration{Duration: 90 * time.Second},
-		NextSyncTime: &now, LastManualSync: "go-0",
+		NextSyncTime: &now, LastManualSync: "go-0", ManualSyncInProgress: "go-1",
 		LatestMoverStatus: &v1.MoverStatus{Result: v1.MoverResultFailed, Logs: "rsync error: some files could not be transferred"},
 		Conditions: []metav1.Condition{{
 			Type: v1.ConditionSynchronizing, Status: metav1.ConditionFalse, Reason: v1.SynchronizingReasonSched,
@@ -143,9 +143,9 @@ func fullSources() []*v1.ReplicationSource {
 	syncthing := base("rs-syncthing")
 	syncthing.Spec.Trigger = nil
 	syncthing.Spec.Syncthing = &v1.ReplicationSourceSyncthingSpec{
-		Peers:          []v1.SyncthingPeer{{Address: "tcp://192.0.2.10:22000", ID: "ABCDEFG-ABCDEFG-ABCDEFG-ABCDEFG-ABCDEFG-ABCDEFG-ABCDEFG-ABCDEFG", Introducer: true}},
-		ServiceType:    &lbType, ConfigCapacity: &qty, ConfigStorageClassName: ptr("cfg-sc"), ConfigAccessModes: modes,
-		MoverConfig:    fullMoverConfig(),
+		Peers:       []v1.SyncthingPeer{{Address: "tcp://192.0.2.10:22000", ID: "ABCDEFG-ABCDEFG-ABCDEFG-ABCDEFG-ABCDEFG-ABCDEFG-ABCDEFG-ABCDEFG", Introducer: true}},
+		ServiceType: &lbType, ConfigCapacity: &qty, ConfigStorageClassName: ptr("cfg-sc"), ConfigAccessModes: modes,
+		MoverConfig: fullMoverConfig(),
 	}
 	syncthing.Status.Syncthing = &v1.ReplicationSourceSyncthingStatus{
 		Peers: []v1.SyncthingPeerStatus{{Address: "tcp://192.0.2.10:22000", ID: "ABCDEFG", Connected: true, IntroducedBy: "HIJKLMN", Name: "peer"}},

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	snapv1 "github.com/kubernetes-csi/external-snapshotter/client/v6/apis/volumesnapshot/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -40,11 +41,11 @@ type Env struct {
 	env    *envtest.Environment
 }
 
-// Scheme returns a scheme with the core, VolSync and VolumeSnapshot types.
+// NewScheme returns a scheme with the core, CRD, VolSync and VolumeSnapshot types.
 func NewScheme() (*runtime.Scheme, error) {
 	s := runtime.NewScheme()
 	for _, add := range []func(*runtime.Scheme) error{
-		clientgoscheme.AddToScheme, volsyncv1alpha1.AddToScheme, snapv1.AddToScheme,
+		clientgoscheme.AddToScheme, apiextensionsv1.AddToScheme, volsyncv1alpha1.AddToScheme, snapv1.AddToScheme,
 	} {
 		if err := add(s); err != nil {
 			return nil, err

@@ -1,0 +1,143 @@
+package rsynctls
+
+import (
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
+	"github.com/volsync-go/volsync/pkg/common/jobs"
+	"github.com/volsync-go/volsync/pkg/common/mover"
+	"github.com/volsync-go/volsync/pkg/common/naming"
+	"github.com/volsync-go/volsync/pkg/pit"
+)
+
+// Contract with the mover image (images/rsync-tls).
+const (
+	// Name is the mover's name: the method label of metrics and the Job name prefix.
+	Name = "rsync-tls"
+	// DefaultPort is where the destination listens and the source connects by default.
+	DefaultPort    int32 = 8000
+	containerName        = "rsync-tls"
+	keysVolume           = "keys"
+	keysMountPath        = "/keys"
+	envAddress           = "DESTINATION_ADDRESS"
+	envPort              = "DESTINATION_PORT"
+	envListenPort        = "LISTEN_PORT"
+	componentLabel       = "app.kubernetes.io/component"
+	partOfLabel          = "app.kubernetes.io/part-of"
+	nameLabel            = "app.kubernetes.io/name"
+	component            = "rsync-tls-mover"
+	// waitRetry is how soon a step that waits on something without a watch looks again.
+	waitRetry = 30 * time.Second
+)
+
+// privilegedCaps are what a privileged rsync needs to keep ownership and permissions.
+var privilegedCaps = []corev1.Capability{"CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "SETGID", "SETUID"}
+
+// Builder plugs the rsync-TLS mover into the shared reconcilers.
+type Builder struct {
+	// Image is the mover image.
+	Image string
+}
+
+var _ mover.Builder = Builder{}
+
+// Name implements mover.Builder.
+func (Builder) Name() string { return Name }
+
+// HandlesSource implements mover.Builder.
+func (Builder) HandlesSource(rs *v1alpha1.ReplicationSource) bool { return rs.Spec.RsyncTLS != nil }
+
+// HandlesDestination implements mover.Builder.
+func (Builder) HandlesDestination(rd *v1alpha1.ReplicationDestination) bool {
+	return rd.Spec.RsyncTLS != nil
+}
+
+// FromSource implements mover.Builder.
+func (b Builder) FromSource(env mover.Env, rs *v1alpha1.ReplicationSource) (mover.Mover, error) {
+	if rs.Spec.RsyncTLS == nil {
+		return nil, fmt.Errorf("%s has no rsyncTLS block", rs.Name)
+	}
+	if rs.Status == nil {
+		rs.Status = &v1alpha1.ReplicationSourceStatus{}
+	}
+	return &source{base: b.base(env, rs, naming.Source), rs: rs, spec: rs.Spec.RsyncTLS}, nil
+}
+
+// FromDestination implements mover.Builder.
+func (b Builder) FromDestination(env mover.Env, rd *v1alpha1.ReplicationDestination) (mover.Mover, error) {
+	if rd.Spec.RsyncTLS == nil {
+		return nil, fmt.Errorf("%s has no rsyncTLS block", rd.Name)
+	}
+	if rd.Status == nil {
+		rd.Status = &v1alpha1.ReplicationDestinationStatus{}
+	}
+	return &destination{base: b.base(env, rd, naming.Destination), rd: rd, spec: rd.Spec.RsyncTLS}, nil
+}
+
+// base is what both sides share.
+type base struct {
+	env   mover.Env
+	image string
+	owner client.Object
+	role  naming.Role
+	pit   pit.Handler
+	jobs  jobs.Runner
+}
+
+func (b Builder) base(env mover.Env, owner client.Object, role naming.Role) base {
+	note := "starting %s to transmit data"
+	if role == naming.Destination {
+		note = "starting %s to receive data"
+	}
+	return base{
+		env: env, image: b.Image, owner: owner, role: role,
+		pit:  pit.Handler{Client: env.Client, Owner: owner, Events: env.Events, Clock: env.Clock},
+		jobs: jobs.Runner{Client: env.Client, APIReader: env.APIReader, Events: env.Events, Clock: env.Clock, StartedNote: note},
+	}
+}
+
+func (b base) jobName() string { return naming.Job(Name, b.role, b.owner.GetName()) }
+
+// podLabels select the mover pod (the destination Service uses them).
+func (b base) podLabels() map[string]string {
+	return map[string]string{
+		nameLabel:      naming.AppName(b.role, b.owner.GetName()),
+		componentLabel: component,
+		partOfLabel:    "volsync",
+	}
+}
+
+func (b base) debug() bool {
+	_, ok := b.owner.GetAnnotations()[v1alpha1.EnableDebugMoverAnnotation]
+	return ok
+}
+
+// keysVolume mounts the PSK Secret read-only at /keys with owner-only permissions.
+func keyVolume(secret string) (corev1.Volume, corev1.VolumeMount) {
+	mode := int32(0o400)
+	return corev1.Volume{Name: keysVolume, VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
+			SecretName: secret, DefaultMode: &mode, Items: []corev1.KeyToPath{{Key: PSKKey, Path: PSKKey}},
+		}}},
+		corev1.VolumeMount{Name: keysVolume, MountPath: keysMountPath, ReadOnly: true}
+}
+
+// finish turns a Job outcome into a mover result, publishing latestMoverStatus.
+func finish(o jobs.Outcome, status **v1alpha1.MoverStatus) (done bool, res mover.Result, err error) {
+	if o.MoverStatus != nil {
+		*status = o.MoverStatus
+	}
+	switch o.Phase {
+	case jobs.Succeeded:
+		return true, mover.Result{}, nil
+	case jobs.Failed:
+		return false, mover.Result{}, retry(o.Err, o.RetryAfter)
+	}
+	if o.Err != nil {
+		return false, mover.Result{}, retry(o.Err, o.RetryAfter)
+	}
+	return false, mover.Pending(o.RetryAfter), nil
+}

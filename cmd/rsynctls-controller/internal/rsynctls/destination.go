@@ -1,0 +1,146 @@
+package rsynctls
+
+import (
+	"context"
+	"strconv"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+
+	snapv1 "github.com/kubernetes-csi/external-snapshotter/client/v6/apis/volumesnapshot/v1"
+
+	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
+	"github.com/volsync-go/volsync/pkg/common/affinity"
+	"github.com/volsync-go/volsync/pkg/common/cleanup"
+	"github.com/volsync-go/volsync/pkg/common/jobs"
+	"github.com/volsync-go/volsync/pkg/common/mover"
+	"github.com/volsync-go/volsync/pkg/common/naming"
+	"github.com/volsync-go/volsync/pkg/common/rbac"
+	"github.com/volsync-go/volsync/pkg/common/service"
+)
+
+const servicePortName = "rsync-tls"
+
+type destination struct {
+	base
+	rd   *v1alpha1.ReplicationDestination
+	spec *v1alpha1.ReplicationDestinationRsyncTLSSpec
+}
+
+// provisionedPVC names the destination PVC VolSync provisions (the reference's name).
+func (d *destination) provisionedPVC() string { return "volsync-" + d.rd.Name + "-dst" }
+
+func (d *destination) status() *v1alpha1.ReplicationDestinationRsyncTLSStatus {
+	if d.rd.Status.RsyncTLS == nil {
+		d.rd.Status.RsyncTLS = &v1alpha1.ReplicationDestinationRsyncTLSStatus{}
+	}
+	return d.rd.Status.RsyncTLS
+}
+
+// Synchronize prepares the volume, Service and key, runs the server Job, then makes the image.
+func (d *destination) Synchronize(ctx context.Context) (mover.Result, error) {
+	keys, generated, err := ensureKeySecret(ctx, d.env.Client, d.rd, d.spec.KeySecret)
+	if err != nil {
+		return mover.Result{}, err
+	}
+	st := d.status()
+	if !generated {
+		st.KeySecret = nil
+	} else if st.KeySecret == nil || *st.KeySecret != keys {
+		st.KeySecret = &keys
+	}
+
+	pvc, wait, err := d.pit.DestinationVolume(ctx, d.spec.ReplicationDestinationVolumeOptions, d.spec.VolumeMode, d.provisionedPVC())
+	if err != nil {
+		return mover.Result{}, err
+	}
+	if pvc == nil {
+		return withHint(mover.Result{}, wait), nil
+	}
+
+	prev := ""
+	if st.Address != nil {
+		prev = *st.Address
+	}
+	addr, addrRetry, err := service.Ensure(ctx, d.env.Client, d.env.Events, d.env.Clock, service.Spec{
+		Name: naming.Job(Name, naming.Destination, d.rd.Name), Owner: d.rd, Type: d.spec.ServiceType,
+		Annotations: d.spec.ServiceAnnotations, Selector: d.podLabels(),
+		PortName: servicePortName, Port: DefaultPort, TargetPort: DefaultPort,
+	}, prev)
+	if err != nil {
+		return mover.Result{}, err
+	}
+	if addr != prev {
+		if addr == "" {
+			st.Address = nil
+		} else {
+			st.Address = &addr
+		}
+	}
+	if st.Port == nil || *st.Port != DefaultPort {
+		port := DefaultPort
+		st.Port = &port
+	}
+
+	sa, err := rbac.MoverServiceAccount(ctx, d.env.Client, d.rd, d.role, d.spec.MoverServiceAccount)
+	if err != nil {
+		return mover.Result{}, err
+	}
+	kv, km := keyVolume(keys)
+	spec := jobs.Spec{
+		Name: d.jobName(), Owner: d.rd, Container: containerName, Image: d.image, Args: []string{"server"},
+		Env:            []corev1.EnvVar{{Name: envListenPort, Value: strconv.Itoa(int(DefaultPort))}},
+		ServiceAccount: sa, Paused: d.rd.Spec.Paused, Privileged: d.env.Privileged, PrivilegedCaps: privilegedCaps,
+		Data:    &jobs.Data{PVC: pvc},
+		Volumes: []corev1.Volume{kv}, Mounts: []corev1.VolumeMount{km},
+		Config: &d.spec.MoverConfig, Labels: d.podLabels(), Debug: d.debug(),
+	}
+	if direct(d.spec.CopyMethod) {
+		p, err := affinity.ForVolume(ctx, d.env.APIReader, pvc)
+		if err != nil {
+			return mover.Result{}, err
+		}
+		if p != nil {
+			spec.NodeSelector, spec.Tolerations = p.NodeSelector, p.Tolerations
+		}
+	}
+	o, err := d.jobs.Run(ctx, spec)
+	if err != nil {
+		return mover.Result{}, err
+	}
+	done, res, err := finish(o, &d.rd.Status.LatestMoverStatus)
+	if !done || err != nil {
+		if res.RetryAfter == 0 && addrRetry > 0 {
+			res.RetryAfter = addrRetry
+		}
+		return withHint(res, wait), err
+	}
+	img, wait, err := d.pit.DestinationImage(ctx, d.spec.ReplicationDestinationVolumeOptions, pvc)
+	if err != nil {
+		return mover.Result{}, err
+	}
+	if img == nil {
+		return withHint(mover.Result{}, wait), nil
+	}
+	return mover.DoneWithImage(img), nil
+}
+
+// Cleanup removes the Job and temporaries and releases the destination PVC's snapshot name.
+func (d *destination) Cleanup(ctx context.Context) (mover.Result, error) {
+	pvcName := d.provisionedPVC()
+	if d.spec.DestinationPVC != nil && *d.spec.DestinationPVC != "" {
+		pvcName = *d.spec.DestinationPVC
+	}
+	if err := d.pit.ReleaseDestination(ctx, pvcName); err != nil {
+		return mover.Result{}, err
+	}
+	done, err := cleanup.Temporary(ctx, d.env.Client, d.rd,
+		&batchv1.JobList{}, &corev1.PersistentVolumeClaimList{}, &snapv1.VolumeSnapshotList{})
+	if err != nil {
+		return mover.Result{}, err
+	}
+	if !done {
+		return mover.Pending(waitRetry), nil
+	}
+	return mover.Done(), nil
+}

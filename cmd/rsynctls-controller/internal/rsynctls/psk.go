@@ -1,0 +1,110 @@
+package rsynctls
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"regexp"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
+)
+
+const (
+	// PSKKey is the key of the key Secret that holds the pre-shared key.
+	PSKKey = "psk.txt"
+	// pskIdentity is the identity of generated keys.
+	pskIdentity = "volsync"
+	// pskRandomBytes is the entropy of a generated key (128 hex digits).
+	pskRandomBytes = 64
+)
+
+var (
+	// ErrKeySecret is wrapped by every problem with a key Secret.
+	ErrKeySecret = errors.New("invalid key Secret")
+	// pskFormat is stunnel's "<identity>:<key>" with a key of at least 16 characters.
+	pskFormat = regexp.MustCompile(`^[^:\s]{1,128}:[[:graph:]]{16,}$`)
+)
+
+// keySecretName is the name of a generated key Secret (the reference's, on both sides).
+func keySecretName(owner string) string { return "volsync-rsync-tls-" + owner }
+
+// newPSK returns a fresh "volsync:<128 hex digits>" key from crypto/rand.
+func newPSK() (string, error) {
+	b := make([]byte, pskRandomBytes)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("generating a pre-shared key: %w", err)
+	}
+	return pskIdentity + ":" + hex.EncodeToString(b), nil
+}
+
+// ValidPSK reports whether data is a usable stunnel PSK line.
+func ValidPSK(data []byte) bool {
+	s := string(data)
+	if n := len(s); n > 0 && s[n-1] == '\n' {
+		s = s[:n-1]
+	}
+	return pskFormat.MatchString(s)
+}
+
+// ensureKeySecret returns the name of the Secret holding the PSK: the user's (checked, never
+// shown) or a generated one created once, owned by owner. generated tells which.
+func ensureKeySecret(ctx context.Context, c client.Client, owner client.Object, user *string) (name string, generated bool, err error) {
+	if user != nil && *user != "" {
+		s := &corev1.Secret{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: owner.GetNamespace(), Name: *user}, s); err != nil {
+			if apierrors.IsNotFound(err) {
+				return "", false, fmt.Errorf("%w: Secret %s not found (keySecret); create it with key %s", ErrKeySecret, *user, PSKKey)
+			}
+			return "", false, fmt.Errorf("reading key Secret %s: %w", *user, err)
+		}
+		data, ok := s.Data[PSKKey]
+		if !ok {
+			return "", false, fmt.Errorf("%w: Secret %s has no key %s", ErrKeySecret, *user, PSKKey)
+		}
+		if !ValidPSK(data) {
+			return "", false, fmt.Errorf("%w: key %s of Secret %s is not \"<identity>:<key>\" with a key of at least 16 characters", ErrKeySecret, PSKKey, *user)
+		}
+		return *user, false, nil
+	}
+
+	name = keySecretName(owner.GetName())
+	s := &corev1.Secret{}
+	err = c.Get(ctx, client.ObjectKey{Namespace: owner.GetNamespace(), Name: name}, s)
+	switch {
+	case err == nil:
+		if !metav1.IsControlledBy(s, owner) {
+			return "", false, fmt.Errorf("%w: Secret %s exists and was not created for %s; set keySecret to use it", ErrKeySecret, name, owner.GetName())
+		}
+		if !ValidPSK(s.Data[PSKKey]) {
+			return "", false, fmt.Errorf("%w: generated Secret %s was modified and holds no valid %s; delete it to get a new key", ErrKeySecret, name, PSKKey)
+		}
+		return name, true, nil
+	case !apierrors.IsNotFound(err):
+		return "", false, fmt.Errorf("reading key Secret %s: %w", name, err)
+	}
+	psk, err := newPSK()
+	if err != nil {
+		return "", false, err
+	}
+	s = &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: owner.GetNamespace(),
+			Labels: map[string]string{v1alpha1.CreatedByLabel: v1alpha1.CreatedByValue}},
+		Type: corev1.SecretTypeOpaque,
+		Data: map[string][]byte{PSKKey: []byte(psk)},
+	}
+	if err := controllerutil.SetControllerReference(owner, s, c.Scheme()); err != nil {
+		return "", false, err
+	}
+	if err := c.Create(ctx, s); err != nil && !apierrors.IsAlreadyExists(err) {
+		return "", false, fmt.Errorf("creating key Secret %s: %w", name, err)
+	}
+	return name, true, nil
+}

@@ -1,0 +1,150 @@
+package rsynctls
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+
+	snapv1 "github.com/kubernetes-csi/external-snapshotter/client/v6/apis/volumesnapshot/v1"
+
+	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
+	"github.com/volsync-go/volsync/pkg/common/affinity"
+	"github.com/volsync-go/volsync/pkg/common/cleanup"
+	"github.com/volsync-go/volsync/pkg/common/jobs"
+	"github.com/volsync-go/volsync/pkg/common/mover"
+	"github.com/volsync-go/volsync/pkg/common/rbac"
+	"github.com/volsync-go/volsync/pkg/common/statemachine"
+	"github.com/volsync-go/volsync/pkg/pit"
+)
+
+// ErrNoAddress is returned when a source has no destination address.
+var ErrNoAddress = errors.New("spec.rsyncTLS.address is required: set it to the destination's status.rsyncTLS.address")
+
+type source struct {
+	base
+	rs   *v1alpha1.ReplicationSource
+	spec *v1alpha1.ReplicationSourceRsyncTLSSpec
+}
+
+// Synchronize copies the source volume (point in time) and runs the client Job.
+func (s *source) Synchronize(ctx context.Context) (mover.Result, error) {
+	if s.spec.Address == nil || *s.spec.Address == "" {
+		return mover.Result{}, ErrNoAddress
+	}
+	keys, generated, err := ensureKeySecret(ctx, s.env.Client, s.rs, s.spec.KeySecret)
+	if err != nil {
+		return mover.Result{}, err
+	}
+	s.setKeyStatus(keys, generated)
+
+	pvc, wait, err := s.pit.SourceCopy(ctx, s.spec.ReplicationSourceVolumeOptions, s.rs.Spec.SourcePVC)
+	if err != nil {
+		return mover.Result{}, err
+	}
+	if pvc == nil {
+		return s.waiting(wait)
+	}
+	sa, err := rbac.MoverServiceAccount(ctx, s.env.Client, s.rs, s.role, s.spec.MoverServiceAccount)
+	if err != nil {
+		return mover.Result{}, err
+	}
+	port := DefaultPort
+	if s.spec.Port != nil {
+		port = *s.spec.Port
+	}
+	kv, km := keyVolume(keys)
+	spec := jobs.Spec{
+		Name: s.jobName(), Owner: s.rs, Container: containerName, Image: s.image, Args: []string{"client"},
+		Env: []corev1.EnvVar{
+			{Name: envAddress, Value: *s.spec.Address},
+			{Name: envPort, Value: strconv.Itoa(int(port))},
+		},
+		ServiceAccount: sa, Paused: s.rs.Spec.Paused, Privileged: s.env.Privileged, PrivilegedCaps: privilegedCaps,
+		Data:    &jobs.Data{PVC: pvc, ReadOnly: readOnly(pvc)},
+		Volumes: []corev1.Volume{kv}, Mounts: []corev1.VolumeMount{km},
+		Config: &s.spec.MoverConfig, Labels: s.podLabels(), Debug: s.debug(),
+	}
+	if direct(s.spec.CopyMethod) {
+		p, err := affinity.ForVolume(ctx, s.env.APIReader, pvc)
+		if err != nil {
+			return mover.Result{}, err
+		}
+		if p != nil {
+			spec.NodeSelector, spec.Tolerations = p.NodeSelector, p.Tolerations
+		}
+	}
+	o, err := s.jobs.Run(ctx, spec)
+	if err != nil {
+		return mover.Result{}, err
+	}
+	done, res, err := finish(o, &s.rs.Status.LatestMoverStatus)
+	if !done || err != nil {
+		return withHint(res, wait), err
+	}
+	return mover.Done(), nil
+}
+
+func (s *source) setKeyStatus(name string, generated bool) {
+	if !generated {
+		if s.rs.Status.RsyncTLS != nil {
+			s.rs.Status.RsyncTLS.KeySecret = nil
+		}
+		return
+	}
+	if s.rs.Status.RsyncTLS == nil {
+		s.rs.Status.RsyncTLS = &v1alpha1.ReplicationSourceRsyncTLSStatus{}
+	}
+	if s.rs.Status.RsyncTLS.KeySecret == nil || *s.rs.Status.RsyncTLS.KeySecret != name {
+		s.rs.Status.RsyncTLS.KeySecret = &name
+	}
+}
+
+func (s *source) waiting(w *pit.Wait) (mover.Result, error) {
+	if w.Failed {
+		s.rs.Status.LatestMoverStatus = &v1alpha1.MoverStatus{Result: v1alpha1.MoverResultFailed, Logs: w.Message}
+		return mover.Result{}, retry(errors.New(w.Message), w.RequeueAfter)
+	}
+	return mover.Pending(w.RequeueAfter), nil
+}
+
+// Cleanup removes the Job and the point-in-time copy.
+func (s *source) Cleanup(ctx context.Context) (mover.Result, error) {
+	done, err := cleanup.Temporary(ctx, s.env.Client, s.rs,
+		&batchv1.JobList{}, &corev1.PersistentVolumeClaimList{}, &snapv1.VolumeSnapshotList{})
+	if err != nil {
+		return mover.Result{}, err
+	}
+	if !done {
+		return mover.Pending(waitRetry), nil
+	}
+	return mover.Done(), nil
+}
+
+// withHint adds a volume's not-bound warning deadline to a pending result.
+func withHint(res mover.Result, w *pit.Wait) mover.Result {
+	if w != nil && w.RequeueAfter > 0 && (res.RetryAfter == 0 || w.RequeueAfter < res.RetryAfter) {
+		res.RetryAfter = w.RequeueAfter
+	}
+	return res
+}
+
+func direct(m v1alpha1.CopyMethodType) bool {
+	return m == v1alpha1.CopyMethodDirect || m == v1alpha1.CopyMethodNone
+}
+
+// readOnly mounts a source read-only when it can only be mounted so.
+func readOnly(pvc *corev1.PersistentVolumeClaim) bool {
+	modes := pvc.Status.AccessModes
+	if len(modes) == 0 {
+		modes = pvc.Spec.AccessModes
+	}
+	return len(modes) == 1 && modes[0] == corev1.ReadOnlyMany
+}
+
+func retry(err error, after time.Duration) error {
+	return statemachine.Retry(err, after)
+}

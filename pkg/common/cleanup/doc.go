@@ -1,0 +1,2 @@
+// Package cleanup deletes the temporary objects of a synchronization once it is over.
+package cleanup

@@ -1,0 +1,3 @@
+// Package conditions computes the Synchronizing condition of ReplicationSources and
+// ReplicationDestinations.
+package conditions

@@ -1,0 +1,88 @@
+package jobs
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
+)
+
+// maxLogs bounds latestMoverStatus.logs.
+const maxLogs = 1024
+
+// Result is the JSON document a mover writes to its termination message.
+type Result struct {
+	Outcome          string  `json:"outcome"`
+	BytesSent        int64   `json:"bytesSent"`
+	FilesTransferred int64   `json:"filesTransferred"`
+	DurationSeconds  float64 `json:"durationSeconds"`
+	Error            string  `json:"error,omitempty"`
+}
+
+// ParseResult reads a termination message: the mover's JSON result, or (when the mover died
+// before writing one) the log tail Kubernetes put there instead, returned as raw text.
+func ParseResult(msg string) (*Result, string) {
+	msg = strings.TrimSpace(msg)
+	if msg == "" {
+		return nil, ""
+	}
+	r := &Result{}
+	if strings.HasPrefix(msg, "{") && json.Unmarshal([]byte(msg), r) == nil && r.Outcome != "" {
+		return r, ""
+	}
+	return nil, msg
+}
+
+// MoverStatus turns a run's outcome into status.latestMoverStatus.
+func MoverStatus(succeeded bool, r *Result, raw string) *v1alpha1.MoverStatus {
+	st := &v1alpha1.MoverStatus{Result: v1alpha1.MoverResultFailed}
+	if succeeded {
+		st.Result = v1alpha1.MoverResultSuccessful
+	}
+	switch {
+	case r != nil && r.Error != "":
+		st.Logs = r.Error
+	case r != nil:
+		st.Logs = fmt.Sprintf("%d files transferred, %s sent in %s", r.FilesTransferred, bytesString(r.BytesSent),
+			(time.Duration(r.DurationSeconds * float64(time.Second))).Round(time.Millisecond))
+	default:
+		st.Logs = raw
+	}
+	st.Logs = tail(st.Logs, maxLogs)
+	return st
+}
+
+// ErrorText is the one-line reason of a failed run for conditions and events.
+func ErrorText(r *Result, raw string) string {
+	switch {
+	case r != nil && r.Error != "":
+		return r.Error
+	case raw != "":
+		lines := strings.Split(strings.TrimSpace(raw), "\n")
+		return tail(lines[len(lines)-1], 256)
+	default:
+		return "the mover exited without a result"
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[len(s)-n:]
+}
+
+func bytesString(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

@@ -1,0 +1,259 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
+	"github.com/volsync-go/volsync/pkg/common/events"
+)
+
+// Retry timing.
+const (
+	// JobRetryBase is the wait after a failed Job before a new one starts; it doubles with
+	// each failed Job of the same synchronization up to JobRetryCap.
+	JobRetryBase = 1 * time.Minute
+	// JobRetryCap bounds the wait between Jobs.
+	JobRetryCap = 30 * time.Minute
+	// FailedJobsAnnotation counts the failed Jobs of the current synchronization; it is
+	// carried from a failed Job to the one that replaces it.
+	FailedJobsAnnotation = "volsync.backube/failed-jobs"
+	// podRetryHint is when to look again after a pod failure that Kubernetes retries itself
+	// (the Job's own status change usually wakes us first).
+	podRetryHint = 30 * time.Second
+)
+
+// ErrNotOwned is returned when a Job of the mover's name exists but belongs to someone else.
+var ErrNotOwned = errors.New("object exists and is not owned by this replication")
+
+// Phase is where a mover Job is.
+type Phase string
+
+const (
+	Running   Phase = "Running"
+	Succeeded Phase = "Succeeded"
+	Failed    Phase = "Failed"
+)
+
+// Outcome is what Run observed.
+type Outcome struct {
+	Phase Phase
+	// MoverStatus is set when a run ended (successfully or not) and should be published.
+	MoverStatus *v1alpha1.MoverStatus
+	// Result is the mover's JSON result, when it wrote one.
+	Result *Result
+	// Err describes a failure (Phase Failed, or Running after a failed pod that is retried).
+	Err error
+	// RetryAfter is when to look again at the latest (0: the Job's watch will wake us).
+	RetryAfter time.Duration
+}
+
+// Runner runs mover Jobs.
+type Runner struct {
+	Client    client.Client
+	APIReader client.Reader
+	Events    events.Recorder
+	Clock     clock.PassiveClock
+	// StartedNote is the note of the TransferStarted event, e.g. "starting Job/%s to transmit data".
+	StartedNote string
+}
+
+// Run creates the Job if needed and reports its state. A failed pod is reported (event,
+// latestMoverStatus, error) while Kubernetes retries it; a failed Job is replaced after a
+// delay that doubles per failure (JobRetryBase..JobRetryCap), so failures are loud and
+// retries never hot-loop.
+func (r Runner) Run(ctx context.Context, s Spec) (Outcome, error) {
+	logger := log.FromContext(ctx).WithValues("job", s.Name)
+	desired := Build(s)
+	job := &batchv1.Job{}
+	err := r.Client.Get(ctx, client.ObjectKey{Namespace: desired.Namespace, Name: desired.Name}, job)
+	if apierrors.IsNotFound(err) {
+		return r.create(ctx, s, desired, 0)
+	}
+	if err != nil {
+		return Outcome{}, fmt.Errorf("reading Job %s: %w", desired.Name, err)
+	}
+	if !metav1.IsControlledBy(job, s.Owner) {
+		return Outcome{}, fmt.Errorf("job %s: %w", job.Name, ErrNotOwned)
+	}
+	if !job.DeletionTimestamp.IsZero() {
+		return Outcome{Phase: Running}, nil
+	}
+	failedJobs := annotationInt(job, FailedJobsAnnotation)
+
+	switch {
+	case finished(job, batchv1.JobComplete):
+		res, raw := r.podResult(ctx, job, corev1.PodSucceeded)
+		return Outcome{Phase: Succeeded, Result: res, MoverStatus: MoverStatus(true, res, raw)}, nil
+	case finished(job, batchv1.JobFailed):
+		return r.failedJob(ctx, s, desired, job, failedJobs)
+	}
+
+	if job.Annotations[SpecHashAnnotation] != desired.Annotations[SpecHashAnnotation] {
+		logger.Info("Replacing mover Job whose pod template is outdated")
+		if err := r.delete(ctx, job); err != nil {
+			return Outcome{}, err
+		}
+		return Outcome{Phase: Running}, nil
+	}
+	if p := ptr.Deref(job.Spec.Parallelism, 1); p != *desired.Spec.Parallelism {
+		patch := client.MergeFrom(job.DeepCopy())
+		job.Spec.Parallelism = desired.Spec.Parallelism
+		if err := r.Client.Patch(ctx, job, patch); err != nil {
+			return Outcome{}, fmt.Errorf("setting parallelism of Job %s: %w", job.Name, err)
+		}
+	}
+	if reported := annotationInt(job, FailuresReportedAnnotation); job.Status.Failed > int32(reported) {
+		res, raw := r.podResult(ctx, job, corev1.PodFailed)
+		reason := ErrorText(res, raw)
+		r.Events.Warning(job, events.ReasonTransferFailed, events.ActionRetryAfterFailure,
+			"mover attempt %d failed, Kubernetes retries it: %s", job.Status.Failed, reason)
+		if err := r.annotate(ctx, job, FailuresReportedAnnotation, strconv.Itoa(int(job.Status.Failed))); err != nil {
+			return Outcome{}, err
+		}
+		return Outcome{Phase: Running, Result: res, MoverStatus: MoverStatus(false, res, raw), RetryAfter: podRetryHint,
+			Err: fmt.Errorf("mover attempt %d of %d failed (retrying): %s", job.Status.Failed, ptr.Deref(job.Spec.BackoffLimit, 0)+1, reason)}, nil
+	}
+	return Outcome{Phase: Running}, nil
+}
+
+// failedJob reports a Job that ran out of pod retries and replaces it once its delay passed.
+func (r Runner) failedJob(ctx context.Context, s Spec, desired, job *batchv1.Job, failedJobs int) (Outcome, error) {
+	res, raw := r.podResult(ctx, job, corev1.PodFailed)
+	reason := ErrorText(res, raw)
+	failedAt := job.CreationTimestamp.Time
+	if c := condition(job, batchv1.JobFailed); c != nil {
+		failedAt = c.LastTransitionTime.Time
+	}
+	delay := RetryDelay(failedJobs + 1)
+	retryAt := failedAt.Add(delay)
+	now := r.Clock.Now()
+	if job.Annotations[JobFailureReportedAnnotation] != "true" {
+		r.Events.Warning(job, events.ReasonTransferFailed, events.ActionDeleteMover,
+			"mover Job failed after %d attempts: %s; a new Job starts in %s", job.Status.Failed, reason, delay)
+		if err := r.annotate(ctx, job, JobFailureReportedAnnotation, "true"); err != nil {
+			return Outcome{}, err
+		}
+	}
+	if now.Before(retryAt) {
+		return Outcome{Phase: Failed, Result: res, MoverStatus: MoverStatus(false, res, raw), RetryAfter: retryAt.Sub(now),
+			Err: fmt.Errorf("mover Job %s failed (%d failed Jobs in this synchronization): %s; next attempt at %s",
+				job.Name, failedJobs+1, reason, retryAt.UTC().Format(time.RFC3339))}, nil
+	}
+	log.FromContext(ctx).Info("Replacing failed mover Job", "job", job.Name, "failedJobs", failedJobs+1)
+	if err := r.delete(ctx, job); err != nil {
+		return Outcome{}, err
+	}
+	return r.create(ctx, s, desired, failedJobs+1)
+}
+
+// RetryDelay is the wait before the Job that follows the n-th failed Job (n >= 1).
+func RetryDelay(n int) time.Duration {
+	d := JobRetryBase
+	for i := 1; i < n && d < JobRetryCap; i++ {
+		d *= 2
+	}
+	return min(d, JobRetryCap)
+}
+
+func (r Runner) create(ctx context.Context, s Spec, job *batchv1.Job, failedJobs int) (Outcome, error) {
+	if failedJobs > 0 {
+		job.Annotations[FailedJobsAnnotation] = strconv.Itoa(failedJobs)
+	}
+	if err := controllerutil.SetControllerReference(s.Owner, job, r.Client.Scheme()); err != nil {
+		return Outcome{}, err
+	}
+	log.FromContext(ctx).Info("Creating mover Job", "job", job.Name)
+	if err := r.Client.Create(ctx, job); err != nil {
+		if apierrors.IsAlreadyExists(err) {
+			// The previous Job is still being removed; its deletion event wakes us.
+			return Outcome{Phase: Running, RetryAfter: podRetryHint}, nil
+		}
+		return Outcome{}, fmt.Errorf("creating Job %s: %w", job.Name, err)
+	}
+	if r.StartedNote != "" {
+		r.Events.Normal(job, events.ReasonTransferStarted, events.ActionCreateMover, r.StartedNote, events.KindName("Job", job.Name))
+	}
+	return Outcome{Phase: Running}, nil
+}
+
+func (r Runner) delete(ctx context.Context, job *batchv1.Job) error {
+	err := r.Client.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground),
+		client.Preconditions{UID: &job.UID})
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		return fmt.Errorf("deleting Job %s: %w", job.Name, err)
+	}
+	return nil
+}
+
+func (r Runner) annotate(ctx context.Context, job *batchv1.Job, key, value string) error {
+	patch := client.MergeFrom(job.DeepCopy())
+	if job.Annotations == nil {
+		job.Annotations = map[string]string{}
+	}
+	job.Annotations[key] = value
+	if err := r.Client.Patch(ctx, job, patch); err != nil {
+		return fmt.Errorf("annotating Job %s: %w", job.Name, err)
+	}
+	return nil
+}
+
+// podResult reads the termination message of the Job's newest pod in the given phase.
+func (r Runner) podResult(ctx context.Context, job *batchv1.Job, phase corev1.PodPhase) (*Result, string) {
+	pods := &corev1.PodList{}
+	if err := r.APIReader.List(ctx, pods, client.InNamespace(job.Namespace),
+		client.MatchingLabels{batchv1.JobNameLabel: job.Name}); err != nil {
+		log.FromContext(ctx).Info("Cannot read mover pods", "job", job.Name, "error", err.Error())
+		return nil, ""
+	}
+	items := pods.Items
+	sort.Slice(items, func(i, j int) bool { return items[i].CreationTimestamp.After(items[j].CreationTimestamp.Time) })
+	for _, p := range items {
+		if p.Status.Phase != phase {
+			continue
+		}
+		for _, cs := range p.Status.ContainerStatuses {
+			if t := cs.State.Terminated; t != nil {
+				if res, raw := ParseResult(t.Message); res != nil || raw != "" {
+					return res, raw
+				}
+				if t.Reason != "" {
+					return nil, fmt.Sprintf("%s (exit code %d)", t.Reason, t.ExitCode)
+				}
+			}
+		}
+	}
+	return nil, ""
+}
+
+func condition(job *batchv1.Job, t batchv1.JobConditionType) *batchv1.JobCondition {
+	for i := range job.Status.Conditions {
+		if job.Status.Conditions[i].Type == t && job.Status.Conditions[i].Status == corev1.ConditionTrue {
+			return &job.Status.Conditions[i]
+		}
+	}
+	return nil
+}
+
+func finished(job *batchv1.Job, t batchv1.JobConditionType) bool {
+	return condition(job, t) != nil
+}
+
+func annotationInt(job *batchv1.Job, key string) int {
+	n, _ := strconv.Atoi(job.Annotations[key])
+	return n
+}

@@ -1,0 +1,73 @@
+package mover
+
+import (
+	"context"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
+	"github.com/volsync-go/volsync/pkg/common/events"
+)
+
+// Result is what one step of a Mover reports.
+type Result struct {
+	// Completed is true when the step is done.
+	Completed bool
+	// Image is the destination's new point-in-time image (destinations, on completion).
+	Image *corev1.TypedLocalObjectReference
+	// RetryAfter asks to be called again after this long even without a watch event
+	// (0: a change of an owned object will call again).
+	RetryAfter time.Duration
+}
+
+// Done is a completed Result.
+func Done() Result { return Result{Completed: true} }
+
+// DoneWithImage is a completed Result carrying a destination image.
+func DoneWithImage(img *corev1.TypedLocalObjectReference) Result {
+	return Result{Completed: true, Image: img}
+}
+
+// Pending is an incomplete Result that wakes up after d at the latest.
+func Pending(d time.Duration) Result { return Result{RetryAfter: d} }
+
+// Mover synchronizes one ReplicationSource or ReplicationDestination.
+type Mover interface {
+	// Synchronize makes progress on the current synchronization.
+	Synchronize(ctx context.Context) (Result, error)
+	// Cleanup removes what the finished synchronization left behind.
+	Cleanup(ctx context.Context) (Result, error)
+}
+
+// Env is what a Builder gets to build a Mover for one object.
+type Env struct {
+	// Client reads owned objects from the cache (falling back to the API server) and writes.
+	Client client.Client
+	// APIReader reads directly from the API server (objects VolSync does not own).
+	APIReader client.Reader
+	// Events regard the object being reconciled.
+	Events events.Recorder
+	// Clock is the time source.
+	Clock clock.PassiveClock
+	// Privileged is true when the namespace allows privileged movers.
+	Privileged bool
+}
+
+// Builder plugs one data mover into the shared reconcilers.
+type Builder interface {
+	// Name is the mover's name, used as the method label of metrics (e.g. "rsync-tls").
+	Name() string
+	// HandlesSource reports whether the ReplicationSource holds this mover's block.
+	HandlesSource(rs *v1alpha1.ReplicationSource) bool
+	// HandlesDestination reports whether the ReplicationDestination holds this mover's block.
+	HandlesDestination(rd *v1alpha1.ReplicationDestination) bool
+	// FromSource builds the mover of a ReplicationSource that HandlesSource accepted. It may
+	// write rs.Status (its own sub-status and latestMoverStatus); the reconciler patches it.
+	FromSource(env Env, rs *v1alpha1.ReplicationSource) (Mover, error)
+	// FromDestination builds the mover of a ReplicationDestination that HandlesDestination
+	// accepted. It may write rd.Status.
+	FromDestination(env Env, rd *v1alpha1.ReplicationDestination) (Mover, error)
+}

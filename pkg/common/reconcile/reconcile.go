@@ -1,0 +1,196 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	snapv1 "github.com/kubernetes-csi/external-snapshotter/client/v6/apis/volumesnapshot/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	kevents "k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
+	"github.com/volsync-go/volsync/pkg/common/events"
+	"github.com/volsync-go/volsync/pkg/common/metrics"
+	"github.com/volsync-go/volsync/pkg/common/mover"
+	"github.com/volsync-go/volsync/pkg/common/naming"
+	"github.com/volsync-go/volsync/pkg/common/statemachine"
+)
+
+// conflictRetry is how soon a reconcile that lost an optimistic-concurrency race runs again.
+const conflictRetry = 2 * time.Second
+
+// Options configure both reconcilers of one mover controller.
+type Options struct {
+	Builder mover.Builder
+	// Client is the controller's client (clients.Split); APIReader reads live.
+	Client    client.Client
+	APIReader client.Reader
+	Recorder  kevents.EventRecorder
+	Clock     clock.PassiveClock
+	// Location is the time zone schedules are evaluated in (default: UTC).
+	Location *time.Location
+	Metrics  *metrics.Set
+	// MaxConcurrentReconciles bounds parallel reconciles per kind (default 10).
+	MaxConcurrentReconciles int
+}
+
+func (o *Options) defaults() {
+	if o.Clock == nil {
+		o.Clock = clock.RealClock{}
+	}
+	if o.Location == nil {
+		o.Location = time.UTC
+	}
+	if o.Metrics == nil {
+		o.Metrics = metrics.Global()
+	}
+	if o.MaxConcurrentReconciles == 0 {
+		o.MaxConcurrentReconciles = 10
+	}
+}
+
+// kind adapts ReplicationSource or ReplicationDestination to the shared reconcile loop.
+type kind[T client.Object] struct {
+	role    naming.Role
+	newObj  func() T
+	handles func(T) bool
+	build   func(mover.Env, T) (mover.Mover, error)
+	view    func(T, mover.Env) statemachine.Object
+	status  func(T) any
+	// prepare runs before the mover (destinations relinquish do-not-delete snapshots).
+	prepare func(context.Context, T, mover.Env) error
+}
+
+type reconciler[T client.Object] struct {
+	opts Options
+	k    kind[T]
+}
+
+// Reconcile runs one object through the state machine and patches its status if it changed.
+func (r *reconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	logger := log.FromContext(ctx)
+	obj := r.k.newObj()
+	series := metrics.Object{Name: req.Name, Namespace: req.Namespace, Role: string(r.k.role), Method: r.opts.Builder.Name()}
+	if err := r.opts.Client.Get(ctx, req.NamespacedName, obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.opts.Metrics.Forget(series)
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, err
+	}
+	if !obj.GetDeletionTimestamp().IsZero() || !r.k.handles(obj) {
+		return ctrl.Result{}, nil
+	}
+	before := obj.DeepCopyObject().(T)
+
+	privileged, err := r.privileged(ctx, obj.GetNamespace())
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	env := mover.Env{
+		Client: r.opts.Client, APIReader: r.opts.APIReader, Clock: r.opts.Clock,
+		Events: events.For(r.opts.Recorder, obj), Privileged: privileged,
+	}
+	view := r.k.view(obj, env)
+	machine := statemachine.NewMachine(r.opts.Clock, r.opts.Location, r.opts.Metrics, series, env.Events)
+
+	var result ctrl.Result
+	if r.k.prepare != nil {
+		err = r.k.prepare(ctx, obj, env)
+	}
+	var mv mover.Mover
+	if err == nil {
+		mv, err = r.k.build(env, obj)
+	}
+	if err == nil {
+		result, err = machine.Run(ctx, view, mv)
+	} else {
+		result, err = machine.Run(ctx, view, failing{err})
+	}
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if perr := r.patchStatus(ctx, before, obj); perr != nil {
+		if apierrors.IsConflict(perr) || apierrors.IsNotFound(perr) {
+			logger.V(1).Info("Status patch lost a race; retrying", "reason", perr.Error())
+			return ctrl.Result{RequeueAfter: conflictRetry}, nil
+		}
+		return ctrl.Result{}, fmt.Errorf("patching status: %w", perr)
+	}
+	machine.Commit()
+	return result, nil
+}
+
+// failing is a mover whose every step fails with the error met while building it, so the
+// state machine reports it like any other synchronization error.
+type failing struct{ err error }
+
+func (f failing) Synchronize(context.Context) (mover.Result, error) { return mover.Result{}, f.err }
+func (f failing) Cleanup(context.Context) (mover.Result, error)     { return mover.Result{}, f.err }
+
+// patchStatus sends the status only when it changed (quiet at rest).
+func (r *reconciler[T]) patchStatus(ctx context.Context, before, after T) error {
+	if equality.Semantic.DeepEqual(r.k.status(before), r.k.status(after)) {
+		return nil
+	}
+	return r.opts.Client.Status().Patch(ctx, after, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+}
+
+// privileged reports whether the namespace lets movers run privileged.
+func (r *reconciler[T]) privileged(ctx context.Context, namespace string) (bool, error) {
+	ns := &corev1.Namespace{}
+	if err := r.opts.Client.Get(ctx, types.NamespacedName{Name: namespace}, ns); err != nil {
+		return false, fmt.Errorf("reading namespace %s: %w", namespace, err)
+	}
+	return strings.EqualFold(ns.Annotations[v1alpha1.PrivilegedMoversNamespaceAnnotation], "true"), nil
+}
+
+func (r *reconciler[T]) setup(mgr ctrl.Manager, name string, owns ...client.Object) error {
+	handles := predicate.NewPredicateFuncs(func(o client.Object) bool {
+		t, ok := o.(T)
+		return ok && r.k.handles(t)
+	})
+	b := ctrl.NewControllerManagedBy(mgr).
+		Named(name).
+		For(r.k.newObj(), builder.WithPredicates(handles,
+			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.opts.MaxConcurrentReconciles})
+	for _, o := range owns {
+		b = b.Owns(o, builder.WithPredicates(predicate.ResourceVersionChangedPredicate{}))
+	}
+	return b.Complete(r)
+}
+
+// SetupSource registers the ReplicationSource reconciler of opts.Builder's mover.
+func SetupSource(mgr ctrl.Manager, opts Options, owns ...client.Object) error {
+	opts.defaults()
+	r := &reconciler[*v1alpha1.ReplicationSource]{opts: opts, k: sourceKind(opts.Builder)}
+	return r.setup(mgr, opts.Builder.Name()+"-replicationsource", ownsOrDefault(owns)...)
+}
+
+// SetupDestination registers the ReplicationDestination reconciler of opts.Builder's mover.
+func SetupDestination(mgr ctrl.Manager, opts Options, owns ...client.Object) error {
+	opts.defaults()
+	r := &reconciler[*v1alpha1.ReplicationDestination]{opts: opts, k: destinationKind(opts.Builder)}
+	return r.setup(mgr, opts.Builder.Name()+"-replicationdestination", ownsOrDefault(owns)...)
+}
+
+func ownsOrDefault(owns []client.Object) []client.Object {
+	if len(owns) > 0 {
+		return owns
+	}
+	return []client.Object{&batchv1.Job{}, &corev1.PersistentVolumeClaim{}, &corev1.Service{}, &corev1.Secret{}, &snapv1.VolumeSnapshot{}}
+}

@@ -1,0 +1,2 @@
+// Package service maintains the Service a destination mover listens behind and reports its address.
+package service

@@ -1,0 +1,318 @@
+package statemachine
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
+	"github.com/volsync-go/volsync/pkg/common/conditions"
+	"github.com/volsync-go/volsync/pkg/common/events"
+	"github.com/volsync-go/volsync/pkg/common/metrics"
+	"github.com/volsync-go/volsync/pkg/common/mover"
+	"github.com/volsync-go/volsync/pkg/trigger"
+)
+
+// Requeue intervals.
+const (
+	// ErrorRetryInterval is how soon a synchronization that hit an error is tried again
+	// (jittered per object). Watches on owned objects usually wake it sooner.
+	ErrorRetryInterval = 1 * time.Minute
+	// TransitionRequeue is how soon the next phase runs after a completion is recorded.
+	TransitionRequeue = 200 * time.Millisecond
+	// requeueJitter is the largest per-object spread added to polling requeues.
+	requeueJitter = 10 * time.Second
+	// MessagePaused is the condition message of a paused object.
+	MessagePaused = "Paused (spec.paused is true)"
+)
+
+// Object is the view of a ReplicationSource or ReplicationDestination the machine works on.
+type Object interface {
+	metav1.Object
+	// Trigger is spec.trigger.
+	Trigger() *v1alpha1.TriggerSpec
+	// Paused is spec.paused.
+	Paused() bool
+	// Status is the common part of the status, allocated if needed.
+	Status() *v1alpha1.CommonStatus
+	// SetImage records a destination's new image (a no-op on sources).
+	SetImage(ctx context.Context, img *corev1.TypedLocalObjectReference) error
+}
+
+// Machine runs the state machine.
+type Machine struct {
+	Clock    clock.PassiveClock
+	Location *time.Location
+	Metrics  *metrics.Set
+	Series   metrics.Object
+	Events   events.Recorder
+	// effects are what must happen only once the status is stored (metrics, events of a
+	// completion): a reconcile whose status write is lost repeats its step, not its effects.
+	effects *[]func()
+}
+
+// NewMachine returns a Machine.
+func NewMachine(clk clock.PassiveClock, loc *time.Location, m *metrics.Set, series metrics.Object, rec events.Recorder) *Machine {
+	return &Machine{Clock: clk, Location: loc, Metrics: m, Series: series, Events: rec, effects: &[]func(){}}
+}
+
+// Commit runs the effects of the last Run; call it after the status was stored.
+func (m *Machine) Commit() {
+	for _, f := range *m.effects {
+		f()
+	}
+	*m.effects = nil
+}
+
+func (m *Machine) defer_(f func()) { *m.effects = append(*m.effects, f) }
+
+// State is where an object is in its cycle, derived from its status.
+type State string
+
+const (
+	Initial       State = "Initial"
+	Synchronizing State = "Synchronizing"
+	CleaningUp    State = "CleaningUp"
+)
+
+// StateOf derives the state from the status.
+func StateOf(st *v1alpha1.CommonStatus) State {
+	switch {
+	case st.LastSyncStartTime != nil:
+		return Synchronizing
+	case st.LastSyncTime == nil:
+		return Initial
+	default:
+		return CleaningUp
+	}
+}
+
+func timePtr(t *metav1.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := t.Time
+	return &v
+}
+
+func metaTime(t *time.Time) *metav1.Time {
+	if t == nil {
+		return nil
+	}
+	v := metav1.NewTime(*t)
+	return &v
+}
+
+// Run advances the object as far as it can in one reconcile. It writes only to obj's status;
+// the caller patches it. Errors of the synchronization are reported in the Synchronizing
+// condition and an event, and retried after ErrorRetryInterval; the returned error is reserved
+// for the caller's own failures (it is nil here).
+func (m *Machine) Run(ctx context.Context, obj Object, mv mover.Mover) (ctrl.Result, error) {
+	st := obj.Status()
+	now := m.Clock.Now()
+	m.updateOutOfSync(obj, now)
+
+	res, err := m.step(ctx, obj, mv, now)
+	if err != nil {
+		return m.fail(ctx, obj, err, now), nil
+	}
+	if err := m.nextSyncTime(obj, st); err != nil {
+		return m.fail(ctx, obj, err, now), nil
+	}
+	return res, nil
+}
+
+func (m *Machine) step(ctx context.Context, obj Object, mv mover.Mover, now time.Time) (ctrl.Result, error) {
+	st := obj.Status()
+	switch StateOf(st) {
+	case Initial:
+		if obj.Paused() {
+			m.setCondition(obj, v1alpha1.SynchronizingReasonManual, MessagePaused, now)
+			return ctrl.Result{}, nil
+		}
+		m.startSync(ctx, obj, now)
+		return m.synchronize(ctx, obj, mv, now)
+	case Synchronizing:
+		return m.synchronize(ctx, obj, mv, now)
+	default:
+		return m.cleanup(ctx, obj, mv, now)
+	}
+}
+
+func (m *Machine) startSync(ctx context.Context, obj Object, now time.Time) {
+	st := obj.Status()
+	start := metav1.NewTime(now)
+	st.LastSyncStartTime = &start
+	if t := obj.Trigger(); t != nil {
+		st.ManualSyncInProgress = t.Manual
+	} else {
+		st.ManualSyncInProgress = ""
+	}
+	log.FromContext(ctx).Info("Starting synchronization")
+}
+
+func (m *Machine) synchronize(ctx context.Context, obj Object, mv mover.Mover, now time.Time) (ctrl.Result, error) {
+	r, err := mv.Synchronize(ctx)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if !r.Completed {
+		msg := conditions.MessageSyncing
+		if obj.Paused() {
+			msg = conditions.MessageSyncing + "; " + MessagePaused
+		}
+		m.setCondition(obj, v1alpha1.SynchronizingReasonSync, msg, now)
+		return m.requeue(obj, r.RetryAfter), nil
+	}
+	if err := m.complete(ctx, obj, r, now); err != nil {
+		return ctrl.Result{}, err
+	}
+	// Cleanup (which deletes the Job) runs once the completion is stored, so a lost status
+	// write can never make a finished synchronization run again.
+	return ctrl.Result{RequeueAfter: TransitionRequeue}, nil
+}
+
+// complete records a finished synchronization in the status and the metrics.
+func (m *Machine) complete(ctx context.Context, obj Object, r mover.Result, now time.Time) error {
+	st := obj.Status()
+	if r.Image != nil {
+		if err := obj.SetImage(ctx, r.Image); err != nil {
+			return err
+		}
+	}
+	missed, err := trigger.MissedInterval(obj.Trigger(), timePtr(st.LastSyncTime), now, m.Location)
+	if err != nil {
+		return err
+	}
+	end := metav1.NewTime(now)
+	duration := now.Sub(st.LastSyncStartTime.Time)
+	st.LastSyncTime = &end
+	st.LastSyncDuration = &metav1.Duration{Duration: duration}
+	st.LastManualSync = st.ManualSyncInProgress
+	st.ManualSyncInProgress = ""
+	st.LastSyncStartTime = nil
+	m.defer_(func() {
+		if missed {
+			m.Metrics.MissedInterval(m.Series)
+		}
+		m.Metrics.ObserveDuration(m.Series, duration)
+		m.Metrics.SetOutOfSync(m.Series, false)
+		m.Events.Normal(nil, events.ReasonSyncCompleted, events.ActionComplete, "Synchronization completed in %s", duration.Round(time.Second))
+	})
+	m.setCondition(obj, v1alpha1.SynchronizingReasonCleanup, conditions.MessageCleanup, now)
+	return nil
+}
+
+func (m *Machine) cleanup(ctx context.Context, obj Object, mv mover.Mover, now time.Time) (ctrl.Result, error) {
+	r, err := mv.Cleanup(ctx)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if !r.Completed {
+		m.setCondition(obj, v1alpha1.SynchronizingReasonCleanup, conditions.MessageCleanup, now)
+		return m.requeue(obj, r.RetryAfter), nil
+	}
+	st := obj.Status()
+	d, err := trigger.Decide(obj.Trigger(), trigger.Status{
+		LastSyncTime: timePtr(st.LastSyncTime), LastSyncStartTime: timePtr(st.LastSyncStartTime), LastManualSync: st.LastManualSync,
+	}, obj.GetCreationTimestamp().Time, now, m.Location)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	reason, msg := v1alpha1.SynchronizingReasonManual, conditions.MessageManual
+	if trigger.KindOf(obj.Trigger()) == trigger.Schedule {
+		reason, msg = v1alpha1.SynchronizingReasonSched, conditions.MessageSchedule
+	}
+	if obj.Paused() {
+		m.setCondition(obj, reason, MessagePaused, now)
+		return ctrl.Result{}, nil
+	}
+	if d.Sync {
+		m.startSync(ctx, obj, now)
+		return m.synchronize(ctx, obj, mv, now)
+	}
+	m.setCondition(obj, reason, msg, now)
+	// A scheduled start is not jittered: users expect their slot.
+	return ctrl.Result{RequeueAfter: d.RequeueAfter}, nil
+}
+
+// nextSyncTime keeps status.nextSyncTime current (schedule triggers only).
+func (m *Machine) nextSyncTime(obj Object, st *v1alpha1.CommonStatus) error {
+	next, err := trigger.NextSyncTime(obj.Trigger(), timePtr(st.LastSyncTime), obj.GetCreationTimestamp().Time, m.Location)
+	if err != nil {
+		return err
+	}
+	if next == nil {
+		st.NextSyncTime = nil
+		return nil
+	}
+	if st.NextSyncTime == nil || !st.NextSyncTime.Time.Equal(*next) {
+		st.NextSyncTime = metaTime(next)
+	}
+	return nil
+}
+
+func (m *Machine) updateOutOfSync(obj Object, now time.Time) {
+	st := obj.Status()
+	if st.LastSyncTime == nil {
+		m.Metrics.SetOutOfSync(m.Series, true)
+		return
+	}
+	missed, err := trigger.MissedInterval(obj.Trigger(), timePtr(st.LastSyncTime), now, m.Location)
+	if err == nil && missed {
+		m.Metrics.SetOutOfSync(m.Series, true)
+	}
+}
+
+// requeue turns a mover's retry hint into a jittered requeue.
+func (m *Machine) requeue(obj Object, after time.Duration) ctrl.Result {
+	if after <= 0 {
+		return ctrl.Result{}
+	}
+	return ctrl.Result{RequeueAfter: after + trigger.Jitter(string(obj.GetUID()), requeueJitter)}
+}
+
+func (m *Machine) setCondition(obj Object, reason, msg string, now time.Time) {
+	conditions.Set(&obj.Status().Conditions, conditions.Synchronizing(reason, msg, obj.GetGeneration()), metav1.NewTime(now))
+}
+
+// fail reports a synchronization error: Error condition, and a Warning event when the message
+// is new (so a persisting error does not flood events).
+func (m *Machine) fail(ctx context.Context, obj Object, err error, now time.Time) ctrl.Result {
+	msg := err.Error()
+	var retry *RetryError
+	after := ErrorRetryInterval
+	if errors.As(err, &retry) && retry.After > 0 {
+		after = retry.After
+	}
+	prev := conditions.Get(obj.Status().Conditions)
+	if prev == nil || prev.Reason != v1alpha1.SynchronizingReasonError || prev.Message != msg {
+		log.FromContext(ctx).Info("Synchronization error", "error", msg)
+		m.Events.Warning(nil, events.ReasonSyncError, events.ActionSynchronize, "%s", msg)
+	}
+	m.setCondition(obj, v1alpha1.SynchronizingReasonError, msg, now)
+	return ctrl.Result{RequeueAfter: after + trigger.Jitter(string(obj.GetUID()), requeueJitter)}
+}
+
+// RetryError is an error that asks for a specific retry delay (e.g. a mover's backoff).
+type RetryError struct {
+	Err   error
+	After time.Duration
+}
+
+func (e *RetryError) Error() string { return e.Err.Error() }
+func (e *RetryError) Unwrap() error { return e.Err }
+
+// Retry wraps err with a retry delay.
+func Retry(err error, after time.Duration) error {
+	if err == nil {
+		return nil
+	}
+	return &RetryError{Err: err, After: after}
+}

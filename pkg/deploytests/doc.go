@@ -1,0 +1,3 @@
+// Package deploytests builds every kustomize overlay and applies it server-side to a real API
+// server, so a broken manifest fails the tests instead of a user's kubectl apply.
+package deploytests
