@@ -77,8 +77,8 @@ type ReplicationSourceVolumeOptions struct {
 // ReplicationDestinationVolumeOptions say where incoming data is written and how the
 // destination's point-in-time image is made.
 // +kubebuilder:validation:XValidation:rule="!has(self.copyMethod) || self.copyMethod != 'Clone'",message="copyMethod Clone is not supported on a ReplicationDestination: use Snapshot, or Direct to keep the data in the PVC",fieldPath=".copyMethod"
-// +kubebuilder:validation:XValidation:rule="(has(self.destinationPVC) && self.destinationPVC != ”) || has(self.capacity)",message="capacity is required unless destinationPVC is set",fieldPath=".capacity"
-// +kubebuilder:validation:XValidation:rule="(has(self.destinationPVC) && self.destinationPVC != ”) || has(self.accessModes)",message="accessModes is required unless destinationPVC is set",fieldPath=".accessModes"
+// +kubebuilder:validation:XValidation:rule="(has(self.destinationPVC) && size(self.destinationPVC) > 0) || has(self.capacity)",message="capacity is required unless destinationPVC is set",fieldPath=".capacity"
+// +kubebuilder:validation:XValidation:rule="(has(self.destinationPVC) && size(self.destinationPVC) > 0) || has(self.accessModes)",message="accessModes is required unless destinationPVC is set",fieldPath=".accessModes"
 type ReplicationDestinationVolumeOptions struct {
 	// copyMethod is how the image in status.latestImage is made after each synchronization:
 	// Snapshot takes a VolumeSnapshot of the destination PVC; Direct (or the deprecated None)
@@ -170,8 +170,8 @@ type MoverVolumeSource struct {
 
 // CustomCASpec names a certificate authority bundle that the mover trusts, taken from a
 // key of a Secret or a ConfigMap in the object's namespace.
-// +kubebuilder:validation:XValidation:rule="!(has(self.secretName) && self.secretName != ” && has(self.configMapName) && self.configMapName != ”)",message="set at most one of secretName and configMapName"
-// +kubebuilder:validation:XValidation:rule="!((has(self.secretName) && self.secretName != ”) || (has(self.configMapName) && self.configMapName != ”)) || (has(self.key) && self.key != ”)",message="key is required when secretName or configMapName is set",fieldPath=".key"
+// +kubebuilder:validation:XValidation:rule="!(has(self.secretName) && size(self.secretName) > 0 && has(self.configMapName) && size(self.configMapName) > 0)",message="set at most one of secretName and configMapName"
+// +kubebuilder:validation:XValidation:rule="!((has(self.secretName) && size(self.secretName) > 0) || (has(self.configMapName) && size(self.configMapName) > 0)) || (has(self.key) && size(self.key) > 0)",message="key is required when secretName or configMapName is set",fieldPath=".key"
 type CustomCASpec struct {
 	// secretName is a Secret holding the CA bundle.
 	// +optional

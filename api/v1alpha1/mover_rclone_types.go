@@ -1,9 +1,9 @@
 package v1alpha1
 
 // RcloneSpec holds the rclone settings shared by both sides.
-// +kubebuilder:validation:XValidation:rule="has(self.rcloneConfig) && self.rcloneConfig != ”",message="rcloneConfig (the name of a Secret holding rclone.conf) is required",fieldPath=".rcloneConfig"
-// +kubebuilder:validation:XValidation:rule="has(self.rcloneConfigSection) && self.rcloneConfigSection != ”",message="rcloneConfigSection is required",fieldPath=".rcloneConfigSection"
-// +kubebuilder:validation:XValidation:rule="has(self.rcloneDestPath) && self.rcloneDestPath != ”",message="rcloneDestPath is required",fieldPath=".rcloneDestPath"
+// +kubebuilder:validation:XValidation:rule="has(self.rcloneConfig) && size(self.rcloneConfig) > 0",message="rcloneConfig (the name of a Secret holding rclone.conf) is required",fieldPath=".rcloneConfig"
+// +kubebuilder:validation:XValidation:rule="has(self.rcloneConfigSection) && size(self.rcloneConfigSection) > 0",message="rcloneConfigSection is required",fieldPath=".rcloneConfigSection"
+// +kubebuilder:validation:XValidation:rule="has(self.rcloneDestPath) && size(self.rcloneDestPath) > 0",message="rcloneDestPath is required",fieldPath=".rcloneDestPath"
 type RcloneSpec struct {
 	// rcloneConfigSection is the section of rclone.conf that describes the remote.
 	// +optional

@@ -6,7 +6,7 @@ import (
 
 // ReplicationSourceSpec describes a volume to replicate and how.
 // +kubebuilder:validation:XValidation:rule="(has(self.rsync) ? 1 : 0) + (has(self.rsyncTLS) ? 1 : 0) + (has(self.rclone) ? 1 : 0) + (has(self.restic) ? 1 : 0) + (has(self.syncthing) ? 1 : 0) + (has(self.external) ? 1 : 0) == 1",message="exactly one of rsync, rsyncTLS, rclone, restic, syncthing or external must be set"
-// +kubebuilder:validation:XValidation:rule="has(self.external) || (has(self.sourcePVC) && self.sourcePVC != ”)",message="sourcePVC is required",fieldPath=".sourcePVC"
+// +kubebuilder:validation:XValidation:rule="has(self.external) || (has(self.sourcePVC) && size(self.sourcePVC) > 0)",message="sourcePVC is required",fieldPath=".sourcePVC"
 type ReplicationSourceSpec struct {
 	// sourcePVC is the name of the PVC, in this namespace, to replicate.
 	// +optional

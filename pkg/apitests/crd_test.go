@@ -57,10 +57,36 @@ func TestCRDShape(t *testing.T) {
 					t.Fatalf("printer columns %v, want %v", cols, tc.columns)
 				}
 			}
+			checkRulesASCII(t, "", ver.Schema.OpenAPIV3Schema)
 			sched := ver.Schema.OpenAPIV3Schema.Properties["spec"].Properties["trigger"].Properties["schedule"]
 			if sched.Pattern != v1.SchedulePattern {
 				t.Fatalf("CRD schedule pattern differs from v1alpha1.SchedulePattern:\n%s\n%s", sched.Pattern, v1.SchedulePattern)
 			}
 		})
+	}
+}
+
+// checkRulesASCII guards against gofmt's doc-comment rewriting, which turns a CEL '' into a
+// typographic quote inside kubebuilder markers.
+func checkRulesASCII(t *testing.T, path string, s *apiextensionsv1.JSONSchemaProps) {
+	t.Helper()
+	if s == nil {
+		return
+	}
+	for _, r := range s.XValidations {
+		for _, c := range r.Rule {
+			if c > 127 {
+				t.Errorf("CEL rule at %s has a non-ASCII character %q: %s", path, c, r.Rule)
+			}
+		}
+	}
+	for name, p := range s.Properties {
+		checkRulesASCII(t, path+"."+name, &p)
+	}
+	if s.Items != nil {
+		checkRulesASCII(t, path+"[]", s.Items.Schema)
+	}
+	if s.AdditionalProperties != nil {
+		checkRulesASCII(t, path+"{}", s.AdditionalProperties.Schema)
 	}
 }

@@ -59,7 +59,7 @@ func (h Handler) copyTriggerWait(ctx context.Context, src *corev1.PersistentVolu
 		return nil, nil
 	}
 
-	now := h.Clock.Now().UTC()
+	now := h.clock().Now().UTC()
 	sinceText := ann[v1alpha1.LatestCopyTriggerWaitingSinceAnnotation]
 	since, perr := time.Parse(time.RFC3339, sinceText)
 	if newStatus || perr != nil {

@@ -159,7 +159,7 @@ func (h Handler) DestinationImage(ctx context.Context, opts v1alpha1.Replication
 	name := pvc.GetAnnotations()[v1alpha1.SnapshotNameAnnotation]
 	if name == "" {
 		// Guarded by the resourceVersion: a stale cache must not pick a second name.
-		name = ImageName(pvc.Name, h.Clock.Now())
+		name = ImageName(pvc.Name, h.clock().Now())
 		conflict, err := h.patchObj(ctx, pvc, true, func(o client.Object) bool {
 			return setAnnotations(o, map[string]*string{v1alpha1.SnapshotNameAnnotation: &name})
 		})

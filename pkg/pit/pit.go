@@ -97,9 +97,11 @@ type Handler struct {
 	Client client.Client
 	// Owner is the ReplicationSource or ReplicationDestination. Its UID labels temporary
 	// objects and it is the controller owner of what the Handler creates.
-	Owner  client.Object
+	Owner client.Object
+	// Events regard Owner (events.For(recorder, owner)); the zero Recorder discards them.
 	Events events.Recorder
-	Clock  clock.PassiveClock
+	// Clock tells the time (nil: the real clock).
+	Clock clock.PassiveClock
 }
 
 // Kinds and API groups used in references and messages.
@@ -110,6 +112,14 @@ const (
 
 // snapshotGroup is the API group of VolumeSnapshots.
 var snapshotGroup = snapv1.SchemeGroupVersion.Group
+
+// clock returns Clock, or the real clock when none was given.
+func (h Handler) clock() clock.PassiveClock {
+	if h.Clock == nil {
+		return clock.RealClock{}
+	}
+	return h.Clock
+}
 
 func (h Handler) namespace() string { return h.Owner.GetNamespace() }
 
@@ -230,7 +240,8 @@ func setAnnotations(obj client.Object, want map[string]*string) bool {
 // (remembered in BindWarningAnnotation), when the object has waited for longer than timeout.
 func (h Handler) bindWait(ctx context.Context, obj client.Object, msg string, timeout time.Duration, reason, hint string) (*Wait, error) {
 	w := &Wait{Message: msg}
-	age := h.Clock.Since(obj.GetCreationTimestamp().Time)
+	// Clock skew between the API server and us must not push the warning past timeout.
+	age := max(h.clock().Since(obj.GetCreationTimestamp().Time), 0)
 	if age < timeout {
 		w.RequeueAfter = timeout - age
 		return w, nil
@@ -239,7 +250,7 @@ func (h Handler) bindWait(ctx context.Context, obj client.Object, msg string, ti
 		return w, nil
 	}
 	h.Events.Warning(obj, reason, "", "%s; %s", msg, hint)
-	now := h.Clock.Now().UTC().Format(time.RFC3339)
+	now := h.clock().Now().UTC().Format(time.RFC3339)
 	if _, err := h.patchObj(ctx, obj, false, func(o client.Object) bool {
 		return setAnnotations(o, map[string]*string{BindWarningAnnotation: &now})
 	}); err != nil {

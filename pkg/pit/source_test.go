@@ -194,7 +194,7 @@ func TestSourceSnapshot(t *testing.T) {
 		t.Fatalf("unbound: %v %+v %v, want a wait", pvc, w, err)
 	}
 	// The not-bound warning: once, after 30 s.
-	f.clock.Step(31 * time.Second)
+	f.clock.Step(32 * time.Second)
 	for range 2 {
 		if _, _, err = f.h.SourceCopy(f.ctx, opts, "data"); err != nil {
 			t.Fatal(err)

@@ -1,12 +1,15 @@
 package rbac
 
 import (
+	"context"
 	"errors"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -223,5 +226,25 @@ func TestMoverServiceAccountNeverAdopts(t *testing.T) {
 	}
 	if _, err := MoverServiceAccount(ctx, env.Client, imposter, naming.Destination, nil); !errors.Is(err, ErrNotOwned) {
 		t.Fatalf("err = %v, want ErrNotOwned for objects controlled by a previous object of the same name", err)
+	}
+}
+
+// staleClient answers every Get with NotFound, as a cache that has not seen the object yet.
+type staleClient struct{ client.Client }
+
+func (staleClient) Get(_ context.Context, key client.ObjectKey, _ client.Object, _ ...client.GetOption) error {
+	return apierrors.NewNotFound(schema.GroupResource{}, key.Name)
+}
+
+func TestMoverServiceAccountCreateRace(t *testing.T) {
+	ctx := testContext(t)
+	ns := newNamespace(ctx, t)
+	owner := newOwner(ctx, t, ns, "app")
+	if _, err := MoverServiceAccount(ctx, env.Client, owner, naming.Source, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, err := MoverServiceAccount(ctx, staleClient{env.Client}, owner, naming.Source, nil)
+	if !apierrors.IsAlreadyExists(err) {
+		t.Fatalf("err = %v, want one that apierrors.IsAlreadyExists recognises", err)
 	}
 }

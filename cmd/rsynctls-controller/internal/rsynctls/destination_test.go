@@ -160,7 +160,7 @@ func TestDestinationLifecycle(t *testing.T) {
 	}
 	eventually(t, "replaced image deleted", func() error {
 		if err := get(ctx, ns, second, &snapv1.VolumeSnapshot{}); !apierrors.IsNotFound(err) {
-			return fmt.Errorf("snapshot %s still there: %v", second, err)
+			return fmt.Errorf("snapshot %s still there: %w", second, err)
 		}
 		return nil
 	})

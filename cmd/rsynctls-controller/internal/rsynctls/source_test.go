@@ -91,10 +91,10 @@ func TestSourceClone(t *testing.T) {
 	})
 	eventually(t, "clone and Job cleaned up", func() error {
 		if err := get(ctx, ns, "volsync-src-src", &corev1.PersistentVolumeClaim{}); !apierrors.IsNotFound(err) {
-			return fmt.Errorf("clone: %v", err)
+			return fmt.Errorf("clone: %w", err)
 		}
 		if err := get(ctx, ns, job.Name, &batchv1.Job{}); !apierrors.IsNotFound(err) {
-			return fmt.Errorf("job: %v", err)
+			return fmt.Errorf("job: %w", err)
 		}
 		return nil
 	})
