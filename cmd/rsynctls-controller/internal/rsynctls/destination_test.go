@@ -194,6 +194,9 @@ func TestDestinationQuietAtRest(t *testing.T) {
 		if rd.Status.LastManualSync != "once" || rd.Status.LatestImage == nil || rd.Status.LatestImage.Kind != "PersistentVolumeClaim" {
 			return fmt.Errorf("status: %+v", rd.Status)
 		}
+		if c := condition(&rd.Status.CommonStatus); c.Reason != v1alpha1.SynchronizingReasonManual {
+			return fmt.Errorf("not idle yet: %+v", c)
+		}
 		return nil
 	})
 	rv := rd.ResourceVersion
@@ -207,6 +210,7 @@ func TestDestinationQuietAtRest(t *testing.T) {
 	for time.Now().Before(deadline) {
 		must(t, get(ctx, ns, "quiet", rd))
 		if rd.ResourceVersion != pokedRV {
+			t.Logf("status now: %+v", rd.Status)
 			t.Fatalf("an idle reconcile wrote the object (resourceVersion %s -> %s, before pokes %s)", pokedRV, rd.ResourceVersion, rv)
 		}
 		time.Sleep(pollEvery)
