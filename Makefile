@@ -14,7 +14,8 @@ CRD_DIR := deploy/kustomize/crd
 
 .PHONY: help
 help: ## Show the targets
-	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+	@{ grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'; \
+	   grep -hE '^## [a-zA-Z0-9_-]+: ' $(MAKEFILE_LIST) | sed 's/^## \([^:]*\): /\1\t/'; } | column -t -s $$'\t'
 
 $(CONTROLLER_GEN): hack/tools/go.mod hack/tools/go.sum
 	cd hack/tools && GOWORK=off go build -o $(BIN)/controller-gen sigs.k8s.io/controller-tools/cmd/controller-gen

@@ -101,7 +101,7 @@ func TestLocalOverlayUsesLocalImages(t *testing.T) {
 		spec := o.Object["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)
 		c := spec["containers"].([]any)[0].(map[string]any)
 		env := c["env"].([]any)[0].(map[string]any)
-		if c["image"] != "localhost/volsync-go/rsync-tls-controller:dev" || env["value"] != "localhost/volsync-go/mover-rsync-tls:dev" {
+		if c["image"] != "localhost/rsync-tls-controller:dev" || env["value"] != "localhost/rsync-tls:dev" {
 			t.Fatalf("local overlay images: %v %v", c["image"], env)
 		}
 	}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# End-to-end tests on the local real cluster: brings it up if needed, builds the images,
+# deploys the local overlay, runs the smoke and replication suites, and tears the cluster down
+# again (if this script brought it up) unless E2E_KEEP_CLUSTER=1.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/.." && pwd)"
+export KUBECONFIG="${KUBECONFIG:-/var/lib/volsync-go-cluster/kubeconfig}"
+SUITES="${E2E_SUITES:-./smoke/... ./replication/...}"
+TIMEOUT="${E2E_TIMEOUT:-45m}"
+
+started=0
+if ! "$HERE/kubectl.sh" get --raw /readyz >/dev/null 2>&1; then
+  echo "e2e: starting the local cluster" >&2
+  "$ROOT/hack/cluster/up.sh" >/dev/null
+  started=1
+fi
+cleanup() {
+  rc=$?
+  if [ "$started" = 1 ] && [ "${E2E_KEEP_CLUSTER:-0}" != 1 ]; then
+    echo "e2e: tearing the cluster down (E2E_KEEP_CLUSTER=1 keeps it)" >&2
+    "$ROOT/hack/cluster/down.sh" >&2 || rc=1
+  fi
+  exit $rc
+}
+trap cleanup EXIT
+
+"$ROOT/hack/images/build.sh" >&2
+"$HERE/deploy.sh" local
+cd "$ROOT/e2e"
+set +e
+# shellcheck disable=SC2086
+go test -tags e2e -count=1 -timeout "$TIMEOUT" -v $SUITES 2>&1 | tee "${E2E_LOG:-/tmp/volsync-go-e2e.log}"
+rc=${PIPESTATUS[0]}
+set -e
+exit "$rc"
