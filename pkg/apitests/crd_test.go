@@ -66,7 +66,7 @@ func TestCRDShape(t *testing.T) {
 	}
 }
 
-// checkRulesASCII guards against gofmt's doc-comment rewriting, which turns a CEL '' into a
+// checkRulesASCII guards against gofmt's doc-comment rewriting, which turns a CEL ” into a
 // typographic quote inside kubebuilder markers.
 func checkRulesASCII(t *testing.T, path string, s *apiextensionsv1.JSONSchemaProps) {
 	t.Helper()

@@ -199,8 +199,8 @@ func (h Handler) DestinationImage(ctx context.Context, opts v1alpha1.Replication
 
 	if _, keep := snap.Labels[v1alpha1.DoNotDeleteLabel]; keep {
 		// The user keeps this one: use it, but do not own it.
-		if !h.ours(snap) && !(snap.Labels[v1alpha1.CreatedByLabel] == v1alpha1.CreatedByValue &&
-			snap.Spec.Source.PersistentVolumeClaimName != nil && *snap.Spec.Source.PersistentVolumeClaimName == pvc.Name) {
+		src := snap.Spec.Source.PersistentVolumeClaimName
+		if !h.ours(snap) && (snap.Labels[v1alpha1.CreatedByLabel] != v1alpha1.CreatedByValue || src == nil || *src != pvc.Name) {
 			return nil, nil, fmt.Errorf("%s: %w (%s); rename or delete it", snapName, ErrNotOwned, h.ownerKindName())
 		}
 		retry, err := cleanup.Relinquish(ctx, h.Client, h.Owner, snap)

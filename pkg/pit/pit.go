@@ -191,7 +191,7 @@ func (h Handler) patchObj(ctx context.Context, obj client.Object, lock bool, mut
 		return false, nil
 	}
 	log.FromContext(ctx).V(1).Info("Updating object", "name", obj.GetName())
-	var patch client.Patch = client.MergeFrom(base)
+	patch := client.MergeFrom(base)
 	if lock {
 		patch = client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})
 	}

@@ -265,7 +265,7 @@ func TestSourceErrors(t *testing.T) {
 	for _, c := range cases {
 		if _, _, err := f.h.SourceCopy(f.ctx, c.opts, "data"); !errors.Is(err, c.want) || !IsInvalidInput(err) {
 			t.Errorf("%s: err = %v, want %v", c.name, err, c.want)
-		} else if c.want != ErrUnsupportedCopyMethod {
+		} else if !errors.Is(c.want, ErrUnsupportedCopyMethod) {
 			mustContain(t, err.Error(), `"nope"`)
 		}
 	}

@@ -48,8 +48,8 @@ func pitHandler(env mover.Env, rd *v1alpha1.ReplicationDestination) pit.Handler 
 // sourceView embeds the object for its metadata methods.
 type sourceView struct{ *v1alpha1.ReplicationSource }
 
-func (v sourceView) Trigger() *v1alpha1.TriggerSpec { return v.ReplicationSource.Spec.Trigger }
-func (v sourceView) Paused() bool                   { return v.ReplicationSource.Spec.Paused }
+func (v sourceView) Trigger() *v1alpha1.TriggerSpec { return v.Spec.Trigger }
+func (v sourceView) Paused() bool                   { return v.Spec.Paused }
 func (v sourceView) Status() *v1alpha1.CommonStatus {
 	if v.ReplicationSource.Status == nil {
 		v.ReplicationSource.Status = &v1alpha1.ReplicationSourceStatus{}
@@ -65,9 +65,9 @@ type destinationView struct {
 }
 
 func (v destinationView) Trigger() *v1alpha1.TriggerSpec {
-	return v.ReplicationDestination.Spec.Trigger
+	return v.Spec.Trigger
 }
-func (v destinationView) Paused() bool { return v.ReplicationDestination.Spec.Paused }
+func (v destinationView) Paused() bool { return v.Spec.Paused }
 func (v destinationView) Status() *v1alpha1.CommonStatus {
 	if v.ReplicationDestination.Status == nil {
 		v.ReplicationDestination.Status = &v1alpha1.ReplicationDestinationStatus{}

@@ -38,7 +38,7 @@ const (
 var (
 	// ErrNotOwned is returned when a Service of the wanted name exists and is not controlled
 	// by the replication object; VolSync never adopts it.
-	ErrNotOwned = errors.New("Service exists and is not controlled by this replication object")
+	ErrNotOwned = errors.New("service exists and is not controlled by this replication object")
 	// ErrUnsupportedType is returned for Service types movers cannot listen behind
 	// (ExternalName).
 	ErrUnsupportedType = errors.New("unsupported Service type")
