@@ -1,0 +1,177 @@
+package statemachine
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clocktesting "k8s.io/utils/clock/testing"
+
+	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
+	"github.com/volsync-go/volsync/pkg/common/conditions"
+	"github.com/volsync-go/volsync/pkg/common/events"
+	"github.com/volsync-go/volsync/pkg/common/metrics"
+	"github.com/volsync-go/volsync/pkg/common/mover"
+)
+
+// fakeMover returns scripted results.
+type fakeMover struct {
+	sync, clean   mover.Result
+	syncErr       error
+	syncs, cleans int
+}
+
+func (f *fakeMover) Synchronize(context.Context) (mover.Result, error) {
+	f.syncs++
+	return f.sync, f.syncErr
+}
+
+func (f *fakeMover) Cleanup(context.Context) (mover.Result, error) {
+	f.cleans++
+	return f.clean, nil
+}
+
+type object struct {
+	*v1alpha1.ReplicationSource
+}
+
+func (o object) Trigger() *v1alpha1.TriggerSpec { return o.Spec.Trigger }
+func (o object) Paused() bool                   { return o.Spec.Paused }
+func (o object) Status() *v1alpha1.CommonStatus {
+	if o.ReplicationSource.Status == nil {
+		o.ReplicationSource.Status = &v1alpha1.ReplicationSourceStatus{}
+	}
+	return &o.ReplicationSource.Status.CommonStatus
+}
+func (o object) SetImage(context.Context, *corev1.TypedLocalObjectReference) error { return nil }
+
+var start = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func setup(trigger *v1alpha1.TriggerSpec) (*Machine, object, *clocktesting.FakeClock, *prometheus.Registry) {
+	clk := clocktesting.NewFakeClock(start)
+	reg := prometheus.NewRegistry()
+	set := metrics.New(reg)
+	m := NewMachine(clk, time.UTC, set, metrics.Object{Name: "o", Namespace: "n", Role: "source", Method: "test"}, events.For(nil, nil))
+	rs := &v1alpha1.ReplicationSource{ObjectMeta: metav1.ObjectMeta{Name: "o", Namespace: "n", UID: "u",
+		CreationTimestamp: metav1.NewTime(start)}, Spec: v1alpha1.ReplicationSourceSpec{Trigger: trigger}}
+	return m, object{rs}, clk, reg
+}
+
+func durations(t *testing.T, reg *prometheus.Registry) int {
+	t.Helper()
+	n, err := testutil.GatherAndCount(reg, "volsync_sync_duration_seconds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func reason(o object) string { return conditions.Get(o.Status().Conditions).Reason }
+
+func TestManualCycle(t *testing.T) {
+	m, o, clk, reg := setup(&v1alpha1.TriggerSpec{Manual: "a"})
+	mv := &fakeMover{}
+	ctx := context.Background()
+
+	// Initial: the sync starts and the mover runs in the same reconcile.
+	if _, err := m.Run(ctx, o, mv); err != nil {
+		t.Fatal(err)
+	}
+	st := o.Status()
+	if st.LastSyncStartTime == nil || st.ManualSyncInProgress != "a" || mv.syncs != 1 || reason(o) != v1alpha1.SynchronizingReasonSync {
+		t.Fatalf("after start: %+v (syncs %d)", st, mv.syncs)
+	}
+	// The user sets a new trigger while the sync runs; then the sync completes.
+	o.Spec.Trigger.Manual = "b"
+	clk.Step(42 * time.Second)
+	mv.sync = mover.Done()
+	res, _ := m.Run(ctx, o, mv)
+	if st.LastSyncTime == nil || st.LastSyncDuration.Duration != 42*time.Second || st.LastManualSync != "a" || st.LastSyncStartTime != nil {
+		t.Fatalf("after completion: %+v", st)
+	}
+	if mv.cleans != 0 || res.RequeueAfter != TransitionRequeue || reason(o) != v1alpha1.SynchronizingReasonCleanup {
+		t.Fatalf("cleanup must wait for the completion to be stored: cleans %d, result %+v", mv.cleans, res)
+	}
+	if durations(t, reg) != 0 {
+		t.Fatal("metrics must not move before Commit")
+	}
+	m.Commit()
+	if durations(t, reg) != 1 {
+		t.Fatal("Commit must record the duration")
+	}
+	// Cleanup done: "b" differs from lastManualSync "a", so a second sync starts at once.
+	mv.clean = mover.Done()
+	mv.sync = mover.Result{}
+	if _, err := m.Run(ctx, o, mv); err != nil {
+		t.Fatal(err)
+	}
+	if st.LastSyncStartTime == nil || st.ManualSyncInProgress != "b" || mv.syncs != 3 {
+		t.Fatalf("a trigger set mid-sync must start another sync: %+v", st)
+	}
+	mv.sync = mover.Done()
+	_, _ = m.Run(ctx, o, mv)
+	_, _ = m.Run(ctx, o, mv)
+	if st.LastManualSync != "b" || reason(o) != v1alpha1.SynchronizingReasonManual {
+		t.Fatalf("want idle waiting for a manual trigger: %+v", st)
+	}
+}
+
+func TestPausedDoesNotStart(t *testing.T) {
+	m, o, _, _ := setup(nil)
+	o.Spec.Paused = true
+	mv := &fakeMover{}
+	if _, err := m.Run(context.Background(), o, mv); err != nil {
+		t.Fatal(err)
+	}
+	if mv.syncs != 0 || o.Status().LastSyncStartTime != nil || conditions.Get(o.Status().Conditions).Message != MessagePaused {
+		t.Fatalf("a paused object started: %+v", o.Status())
+	}
+}
+
+func TestErrorsAreReported(t *testing.T) {
+	m, o, _, _ := setup(nil)
+	mv := &fakeMover{syncErr: Retry(errors.New("key Secret missing"), 5*time.Second)}
+	res, err := m.Run(context.Background(), o, mv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := conditions.Get(o.Status().Conditions)
+	if c.Reason != v1alpha1.SynchronizingReasonError || c.Message != "key Secret missing" {
+		t.Fatalf("condition: %+v", c)
+	}
+	if res.RequeueAfter < 5*time.Second || res.RequeueAfter >= 5*time.Second+requeueJitter {
+		t.Fatalf("the mover's retry delay (plus jitter) must be used: %s", res.RequeueAfter)
+	}
+	if o.Status().LastSyncStartTime == nil {
+		t.Fatal("an error must not abandon the sync in progress")
+	}
+}
+
+func TestScheduleWaitsForSlot(t *testing.T) {
+	m, o, clk, _ := setup(&v1alpha1.TriggerSpec{Schedule: ptr("*/15 * * * *")})
+	mv := &fakeMover{sync: mover.Done(), clean: mover.Done()}
+	ctx := context.Background()
+	_, _ = m.Run(ctx, o, mv) // first sync starts and completes at once
+	clk.Step(time.Minute)
+	res, _ := m.Run(ctx, o, mv) // cleanup, then idle
+	st := o.Status()
+	want := start.Add(15 * time.Minute)
+	if st.NextSyncTime == nil || !st.NextSyncTime.Time.Equal(want) || reason(o) != v1alpha1.SynchronizingReasonSched {
+		t.Fatalf("next sync: %+v", st)
+	}
+	if res.RequeueAfter != want.Sub(clk.Now()) {
+		t.Fatalf("requeue at the slot: %s", res.RequeueAfter)
+	}
+	clk.SetTime(want)
+	_, _ = m.Run(ctx, o, mv)
+	if st.LastSyncTime.Time != want {
+		t.Fatalf("a sync must start exactly at its slot: %+v", st)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
