@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -14,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
+	"github.com/volsync-go/volsync/pkg/common/affinity"
 )
 
 // Fixed paths and names of the controller <-> mover contract.
@@ -228,4 +230,18 @@ func hashTemplate(t *corev1.PodTemplateSpec) string {
 	data, _ := json.Marshal(t)
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:8])
+}
+
+// CoSchedule pins the mover next to the pods that use its data volume when it mounts the
+// volume itself (copyMethod Direct) and the volume cannot be shared across nodes.
+func (s *Spec) CoSchedule(ctx context.Context, r client.Reader) error {
+	if s.Data == nil || s.Data.PVC == nil {
+		return nil
+	}
+	p, err := affinity.ForVolume(ctx, r, s.Data.PVC)
+	if err != nil || p == nil {
+		return err
+	}
+	s.NodeSelector, s.Tolerations = p.NodeSelector, p.Tolerations
+	return nil
 }

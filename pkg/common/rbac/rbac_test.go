@@ -30,7 +30,7 @@ func TestMoverServiceAccountCreatesOwnedObjects(t *testing.T) {
 	if name != "volsync-src-app" {
 		t.Fatalf("name = %q, want volsync-src-app", name)
 	}
-	if got := c.writes.Load(); got != 3 {
+	if got := c.Writes(); got != 3 {
 		t.Errorf("first call made %d writes, want 3 creates", got)
 	}
 
@@ -65,11 +65,11 @@ func TestMoverServiceAccountCreatesOwnedObjects(t *testing.T) {
 
 	// Quiet at rest: a second call writes nothing.
 	objs := []client.Object{sa, r, rb}
-	c.writes.Store(0)
+	c.Reset()
 	if _, err := MoverServiceAccount(ctx, c, owner, naming.Source, ptr.To("")); err != nil {
 		t.Fatalf("second MoverServiceAccount: %v", err)
 	}
-	if got := c.writes.Load(); got != 0 {
+	if got := c.Writes(); got != 0 {
 		t.Errorf("second call made %d writes, want 0", got)
 	}
 	for i, o := range []client.Object{&corev1.ServiceAccount{}, &rbacv1.Role{}, &rbacv1.RoleBinding{}} {
@@ -175,7 +175,7 @@ func TestMoverServiceAccountUserSupplied(t *testing.T) {
 	if err != nil || name != "mine" {
 		t.Fatalf("MoverServiceAccount = %q, %v", name, err)
 	}
-	if got := c.writes.Load(); got != 0 {
+	if got := c.Writes(); got != 0 {
 		t.Errorf("user-supplied account made %d writes", got)
 	}
 	err = env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "volsync-src-app"}, &corev1.ServiceAccount{})

@@ -118,12 +118,12 @@ func TestEnsureClusterIP(t *testing.T) {
 	}
 
 	// At rest: no write, no event, resourceVersion unchanged.
-	f.c.writes.Store(0)
+	f.c.Reset()
 	again, _ := f.ensure(s, addr)
 	if again != addr {
 		t.Errorf("address changed %s -> %s", addr, again)
 	}
-	if n := f.c.writes.Load(); n != 0 {
+	if n := f.c.Writes(); n != 0 {
 		t.Errorf("second Ensure made %d writes", n)
 	}
 	if rv := f.get(s.Name).ResourceVersion; rv != svc.ResourceVersion {
@@ -159,7 +159,7 @@ func TestEnsureLoadBalancer(t *testing.T) {
 
 	// Past the deadline: one warning, not repeated, and no write.
 	f.clk.Step(AddressTimeout + time.Second)
-	f.c.writes.Store(0)
+	f.c.Reset()
 	for range 2 {
 		if addr, requeue = f.ensure(s, ""); addr != "" || requeue != 0 {
 			t.Fatalf("Ensure = %q, %v; want \"\", 0", addr, requeue)
@@ -170,7 +170,7 @@ func TestEnsureLoadBalancer(t *testing.T) {
 	if got := f.rec.take(); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("events = %q, want %q", got, want)
 	}
-	if n := f.c.writes.Load(); n != 0 {
+	if n := f.c.Writes(); n != 0 {
 		t.Errorf("Ensure made %d writes at rest", n)
 	}
 
@@ -242,9 +242,9 @@ func TestEnsureUpdatesInPlace(t *testing.T) {
 	if lb.Spec.Ports[0].NodePort == 0 {
 		t.Fatalf("no node port: %+v", lb.Spec.Ports)
 	}
-	f.c.writes.Store(0)
+	f.c.Reset()
 	f.ensure(s, "")
-	if n := f.c.writes.Load(); n != 0 {
+	if n := f.c.Writes(); n != 0 {
 		t.Errorf("Ensure made %d writes at rest", n)
 	}
 	if f.get(s.Name).ResourceVersion != lb.ResourceVersion {

@@ -1,6 +1,7 @@
 package rsynctls
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/volsync-go/volsync/pkg/common/jobs"
 	"github.com/volsync-go/volsync/pkg/common/mover"
 	"github.com/volsync-go/volsync/pkg/common/naming"
+	"github.com/volsync-go/volsync/pkg/common/rbac"
 	"github.com/volsync-go/volsync/pkg/pit"
 )
 
@@ -126,6 +128,45 @@ func keyVolume(secret string) (corev1.Volume, corev1.VolumeMount) {
 			SecretName: secret, DefaultMode: &mode, Items: []corev1.KeyToPath{{Key: PSKKey, Path: PSKKey}},
 		}}},
 		corev1.VolumeMount{Name: keysVolume, MountPath: keysMountPath, ReadOnly: true}
+}
+
+// job describes one side's mover Job.
+type job struct {
+	args   []string
+	env    []corev1.EnvVar
+	keys   string
+	data   *jobs.Data
+	config *v1alpha1.MoverConfig
+	paused bool
+	direct bool
+	// userSA is the user's moverServiceAccount, if any.
+	userSA *string
+}
+
+// runJob ensures the mover's ServiceAccount and Job and reports the Job's progress, publishing
+// latestMoverStatus into *status.
+func (b base) runJob(ctx context.Context, j job, status **v1alpha1.MoverStatus) (bool, mover.Result, error) {
+	sa, err := rbac.MoverServiceAccount(ctx, b.env.Client, b.owner, b.role, j.userSA)
+	if err != nil {
+		return false, mover.Result{}, err
+	}
+	kv, km := keyVolume(j.keys)
+	spec := jobs.Spec{
+		Name: b.jobName(), Owner: b.owner, Container: containerName, Image: b.image, Args: j.args, Env: j.env,
+		ServiceAccount: sa, Paused: j.paused, Privileged: b.env.Privileged, PrivilegedCaps: privilegedCaps,
+		Data: j.data, Volumes: []corev1.Volume{kv}, Mounts: []corev1.VolumeMount{km},
+		Config: j.config, Labels: b.podLabels(), Debug: b.debug(),
+	}
+	if j.direct {
+		if err := spec.CoSchedule(ctx, b.env.APIReader); err != nil {
+			return false, mover.Result{}, err
+		}
+	}
+	o, err := b.jobs.Run(ctx, spec)
+	if err != nil {
+		return false, mover.Result{}, err
+	}
+	return finish(o, status)
 }
 
 // finish turns a Job outcome into a mover result, publishing latestMoverStatus.

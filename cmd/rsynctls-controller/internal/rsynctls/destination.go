@@ -10,12 +10,10 @@ import (
 	snapv1 "github.com/kubernetes-csi/external-snapshotter/client/v6/apis/volumesnapshot/v1"
 
 	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
-	"github.com/volsync-go/volsync/pkg/common/affinity"
 	"github.com/volsync-go/volsync/pkg/common/cleanup"
 	"github.com/volsync-go/volsync/pkg/common/jobs"
 	"github.com/volsync-go/volsync/pkg/common/mover"
 	"github.com/volsync-go/volsync/pkg/common/naming"
-	"github.com/volsync-go/volsync/pkg/common/rbac"
 	"github.com/volsync-go/volsync/pkg/common/service"
 )
 
@@ -82,33 +80,11 @@ func (d *destination) Synchronize(ctx context.Context) (mover.Result, error) {
 		st.Port = &port
 	}
 
-	sa, err := rbac.MoverServiceAccount(ctx, d.env.Client, d.rd, d.role, d.spec.MoverServiceAccount)
-	if err != nil {
-		return mover.Result{}, err
-	}
-	kv, km := keyVolume(keys)
-	spec := jobs.Spec{
-		Name: d.jobName(), Owner: d.rd, Container: containerName, Image: d.image, Args: []string{"server"},
-		Env:            []corev1.EnvVar{{Name: envListenPort, Value: strconv.Itoa(int(DefaultPort))}},
-		ServiceAccount: sa, Paused: d.rd.Spec.Paused, Privileged: d.env.Privileged, PrivilegedCaps: privilegedCaps,
-		Data:    &jobs.Data{PVC: pvc},
-		Volumes: []corev1.Volume{kv}, Mounts: []corev1.VolumeMount{km},
-		Config: &d.spec.MoverConfig, Labels: d.podLabels(), Debug: d.debug(),
-	}
-	if direct(d.spec.CopyMethod) {
-		p, err := affinity.ForVolume(ctx, d.env.APIReader, pvc)
-		if err != nil {
-			return mover.Result{}, err
-		}
-		if p != nil {
-			spec.NodeSelector, spec.Tolerations = p.NodeSelector, p.Tolerations
-		}
-	}
-	o, err := d.jobs.Run(ctx, spec)
-	if err != nil {
-		return mover.Result{}, err
-	}
-	done, res, err := finish(o, &d.rd.Status.LatestMoverStatus)
+	done, res, err := d.runJob(ctx, job{
+		args: []string{"server"}, env: []corev1.EnvVar{{Name: envListenPort, Value: strconv.Itoa(int(DefaultPort))}},
+		keys: keys, data: &jobs.Data{PVC: pvc}, config: &d.spec.MoverConfig,
+		paused: d.rd.Spec.Paused, direct: direct(d.spec.CopyMethod), userSA: d.spec.MoverServiceAccount,
+	}, &d.rd.Status.LatestMoverStatus)
 	if !done || err != nil {
 		if res.RetryAfter == 0 && addrRetry > 0 {
 			res.RetryAfter = addrRetry

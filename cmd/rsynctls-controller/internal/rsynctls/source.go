@@ -12,11 +12,9 @@ import (
 	snapv1 "github.com/kubernetes-csi/external-snapshotter/client/v6/apis/volumesnapshot/v1"
 
 	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
-	"github.com/volsync-go/volsync/pkg/common/affinity"
 	"github.com/volsync-go/volsync/pkg/common/cleanup"
 	"github.com/volsync-go/volsync/pkg/common/jobs"
 	"github.com/volsync-go/volsync/pkg/common/mover"
-	"github.com/volsync-go/volsync/pkg/common/rbac"
 	"github.com/volsync-go/volsync/pkg/common/statemachine"
 	"github.com/volsync-go/volsync/pkg/pit"
 )
@@ -48,40 +46,19 @@ func (s *source) Synchronize(ctx context.Context) (mover.Result, error) {
 	if pvc == nil {
 		return s.waiting(wait)
 	}
-	sa, err := rbac.MoverServiceAccount(ctx, s.env.Client, s.rs, s.role, s.spec.MoverServiceAccount)
-	if err != nil {
-		return mover.Result{}, err
-	}
 	port := DefaultPort
 	if s.spec.Port != nil {
 		port = *s.spec.Port
 	}
-	kv, km := keyVolume(keys)
-	spec := jobs.Spec{
-		Name: s.jobName(), Owner: s.rs, Container: containerName, Image: s.image, Args: []string{"client"},
-		Env: []corev1.EnvVar{
+	done, res, err := s.runJob(ctx, job{
+		args: []string{"client"},
+		env: []corev1.EnvVar{
 			{Name: envAddress, Value: *s.spec.Address},
 			{Name: envPort, Value: strconv.Itoa(int(port))},
 		},
-		ServiceAccount: sa, Paused: s.rs.Spec.Paused, Privileged: s.env.Privileged, PrivilegedCaps: privilegedCaps,
-		Data:    &jobs.Data{PVC: pvc, ReadOnly: readOnly(pvc)},
-		Volumes: []corev1.Volume{kv}, Mounts: []corev1.VolumeMount{km},
-		Config: &s.spec.MoverConfig, Labels: s.podLabels(), Debug: s.debug(),
-	}
-	if direct(s.spec.CopyMethod) {
-		p, err := affinity.ForVolume(ctx, s.env.APIReader, pvc)
-		if err != nil {
-			return mover.Result{}, err
-		}
-		if p != nil {
-			spec.NodeSelector, spec.Tolerations = p.NodeSelector, p.Tolerations
-		}
-	}
-	o, err := s.jobs.Run(ctx, spec)
-	if err != nil {
-		return mover.Result{}, err
-	}
-	done, res, err := finish(o, &s.rs.Status.LatestMoverStatus)
+		keys: keys, data: &jobs.Data{PVC: pvc, ReadOnly: readOnly(pvc)}, config: &s.spec.MoverConfig,
+		paused: s.rs.Spec.Paused, direct: direct(s.spec.CopyMethod), userSA: s.spec.MoverServiceAccount,
+	}, &s.rs.Status.LatestMoverStatus)
 	if !done || err != nil {
 		return withHint(res, wait), err
 	}
