@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	snapv1 "github.com/kubernetes-csi/external-snapshotter/client/v6/apis/volumesnapshot/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -21,6 +22,7 @@ func TestSplitRouting(t *testing.T) {
 	scheme := runtime.NewScheme()
 	_ = clientgoscheme.AddToScheme(scheme)
 	_ = v1alpha1.AddToScheme(scheme)
+	_ = snapv1.AddToScheme(scheme)
 	ours := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "ours", Namespace: "ns",
 		Labels: map[string]string{v1alpha1.CreatedByLabel: v1alpha1.CreatedByValue}}}
 	users := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "users", Namespace: "ns"}}
