@@ -1,0 +1,3 @@
+module github.com/volsync-go/volsync/images
+
+go 1.26

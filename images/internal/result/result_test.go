@@ -1,0 +1,67 @@
+package result
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestRoundTrip(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "termination-log")
+	want := Result{Outcome: OutcomeSuccessful, BytesSent: 1234, FilesTransferred: 7, DurationSeconds: 1.5}
+	if err := Write(path, want); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(b); got != `{"outcome":"Successful","bytesSent":1234,"filesTransferred":7,"durationSeconds":1.5}` {
+		t.Fatalf("unexpected JSON %s", got)
+	}
+	got, err := Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != want {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+}
+
+func TestMarshalKeepsLimitAndOneLine(t *testing.T) {
+	cases := map[string]string{
+		"long ascii":   strings.Repeat("x", 10*MaxBytes),
+		"long escaped": strings.Repeat("\"<>&\x01", 3*MaxBytes),
+		"long utf8":    strings.Repeat("é", 3*MaxBytes),
+		"multi line":   "first line\nsecond line",
+	}
+	for name, msg := range cases {
+		t.Run(name, func(t *testing.T) {
+			b, err := Result{Outcome: OutcomeFailed, Error: msg}.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(b) > MaxBytes {
+				t.Fatalf("%d bytes, limit %d", len(b), MaxBytes)
+			}
+			r, err := Parse(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.ContainsAny(r.Error, "\r\n") {
+				t.Fatalf("error has several lines: %q", r.Error)
+			}
+			if r.Outcome != OutcomeFailed || r.Error == "" {
+				t.Fatalf("lost fields: %+v", r)
+			}
+		})
+	}
+}
+
+func TestParseRejectsOversized(t *testing.T) {
+	if _, err := Parse(make([]byte, MaxBytes+1)); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("got %v, want ErrTooLarge", err)
+	}
+}

@@ -1,0 +1,2 @@
+// Package stunnel writes stunnel TLS-PSK configurations and reads stunnel's log for a mover.
+package stunnel
