@@ -42,6 +42,9 @@ say "Creating namespaces $SRC and $DST, and a volume with data in $SRC"
 k delete namespace "$SRC" "$DST" --ignore-not-found --wait=true --timeout=180s >/dev/null
 k create namespace "$SRC" >/dev/null
 k create namespace "$DST" >/dev/null
+# Movers in these namespaces may run as root and keep file ownership (disaster recovery of
+# arbitrary data); without this annotation they run unprivileged.
+k annotate namespace "$SRC" "$DST" volsync.backube/privileged-movers=true >/dev/null
 k apply -f - >/dev/null <<YAML
 apiVersion: v1
 kind: PersistentVolumeClaim

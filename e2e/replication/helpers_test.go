@@ -110,10 +110,13 @@ func eventually(t *testing.T, timeout time.Duration, what string, f func() error
 }
 
 // namespace creates a namespace that is deleted when the test ends (unless E2E_KEEP is set).
+// Its movers run privileged (as root, keeping ownership), as disaster recovery of arbitrary
+// application data needs.
 func namespace(t *testing.T, prefix string) string {
 	t.Helper()
 	name := prefix + "-" + rand.String(5)
-	must(t, c.Create(ctxT(t, time.Minute), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}))
+	must(t, c.Create(ctxT(t, time.Minute), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name,
+		Annotations: map[string]string{v1alpha1.PrivilegedMoversNamespaceAnnotation: "true"}}}))
 	t.Cleanup(func() {
 		if os.Getenv("E2E_KEEP") == "" {
 			_ = c.Delete(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})

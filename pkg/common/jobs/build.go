@@ -65,8 +65,12 @@ type Spec struct {
 	Privileged     bool
 	PrivilegedCaps []corev1.Capability
 	Data           *Data
-	Volumes        []corev1.Volume
-	Mounts         []corev1.VolumeMount
+	// WritableData gives an unprivileged mover write access to its data volume through the
+	// pod's fsGroup. Only for volumes VolSync writes (destinations): the kubelet changes the
+	// group and mode of every file on the volume, which must never happen to a user's source.
+	WritableData bool
+	Volumes      []corev1.Volume
+	Mounts       []corev1.VolumeMount
 	// Config holds the user's mover pod options (may be nil).
 	Config *v1alpha1.MoverConfig
 	// Labels are added to the pod (and the Job).
@@ -118,7 +122,9 @@ func Build(s Spec) *batchv1.Job {
 		podSC.RunAsNonRoot = ptr.To(true)
 		podSC.RunAsUser = ptr.To(int64(65534))
 		podSC.RunAsGroup = ptr.To(int64(65534))
-		podSC.FSGroup = ptr.To(int64(65534))
+		if s.WritableData {
+			podSC.FSGroup = ptr.To(int64(65534))
+		}
 	}
 	if s.Config != nil && s.Config.MoverSecurityContext != nil {
 		podSC = s.Config.MoverSecurityContext.DeepCopy()

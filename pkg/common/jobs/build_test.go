@@ -47,6 +47,14 @@ func TestBuildSecureDefaults(t *testing.T) {
 	if !*pod.SecurityContext.RunAsNonRoot || *pod.SecurityContext.RunAsUser == 0 {
 		t.Errorf("unprivileged mover must run as non-root: %+v", pod.SecurityContext)
 	}
+	if pod.SecurityContext.FSGroup != nil {
+		t.Error("a mover must not set fsGroup on a volume it only reads (the kubelet would change the user's files)")
+	}
+	writable := baseSpec()
+	writable.WritableData = true
+	if fs := Build(writable).Spec.Template.Spec.SecurityContext.FSGroup; fs == nil || *fs != 65534 {
+		t.Error("a destination volume must be made writable for the unprivileged mover")
+	}
 	if v, _ := env(c, EnvPrivileged); v != "0" {
 		t.Errorf("%s = %q, want 0", EnvPrivileged, v)
 	}

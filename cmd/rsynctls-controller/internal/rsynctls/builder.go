@@ -139,6 +139,8 @@ type job struct {
 	config *v1alpha1.MoverConfig
 	paused bool
 	direct bool
+	// writable: the mover writes the data volume (destination).
+	writable bool
 	// userSA is the user's moverServiceAccount, if any.
 	userSA *string
 }
@@ -154,7 +156,7 @@ func (b base) runJob(ctx context.Context, j job, status **v1alpha1.MoverStatus) 
 	spec := jobs.Spec{
 		Name: b.jobName(), Owner: b.owner, Container: containerName, Image: b.image, Args: j.args, Env: j.env,
 		ServiceAccount: sa, Paused: j.paused, Privileged: b.env.Privileged, PrivilegedCaps: privilegedCaps,
-		Data: j.data, Volumes: []corev1.Volume{kv}, Mounts: []corev1.VolumeMount{km},
+		Data: j.data, WritableData: j.writable, Volumes: []corev1.Volume{kv}, Mounts: []corev1.VolumeMount{km},
 		Config: j.config, Labels: b.podLabels(), Debug: b.debug(),
 	}
 	if j.direct {

@@ -83,7 +83,7 @@ func (d *destination) Synchronize(ctx context.Context) (mover.Result, error) {
 	done, res, err := d.runJob(ctx, job{
 		args: []string{"server"}, env: []corev1.EnvVar{{Name: envListenPort, Value: strconv.Itoa(int(DefaultPort))}},
 		keys: keys, data: &jobs.Data{PVC: pvc}, config: &d.spec.MoverConfig,
-		paused: d.rd.Spec.Paused, direct: direct(d.spec.CopyMethod), userSA: d.spec.MoverServiceAccount,
+		paused: d.rd.Spec.Paused, direct: direct(d.spec.CopyMethod), userSA: d.spec.MoverServiceAccount, writable: true,
 	}, &d.rd.Status.LatestMoverStatus)
 	if !done || err != nil {
 		if res.RetryAfter == 0 && addrRetry > 0 {
