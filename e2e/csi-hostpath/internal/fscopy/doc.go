@@ -1,0 +1,2 @@
+// Package fscopy copies directory trees like `cp -a`, preserving modes, owners, times, symlinks and hard links.
+package fscopy
