@@ -31,6 +31,8 @@ wait_for() {
   done
 }
 
+say "Installing the Debian packages the cluster needs (idempotent)"
+"$ROOT/hack/cluster/deps.sh"
 say "Bringing up the local Kubernetes cluster (first run builds everything: ~15-25 min on 2 cores)"
 "$ROOT/hack/cluster/up.sh" >/dev/null
 say "Building the images (controller, mover, tools) without docker"

@@ -9,6 +9,7 @@ export KUBECONFIG="${KUBECONFIG:-/var/lib/volsync-go-cluster/kubeconfig}"
 SUITES="${E2E_SUITES:-./smoke/... ./replication/...}"
 TIMEOUT="${E2E_TIMEOUT:-45m}"
 
+"$ROOT/hack/cluster/deps.sh" >&2   # Debian packages, idempotent
 started=0
 if ! "$HERE/kubectl.sh" get --raw /readyz >/dev/null 2>&1; then
   echo "e2e: starting the local cluster" >&2

@@ -1,0 +1,3 @@
+module volsync-go/hack/images/pause
+
+go 1.26
