@@ -97,7 +97,7 @@ func (h Handler) copyTriggerWait(ctx context.Context, src *corev1.PersistentVolu
 	}
 	return &Wait{
 		Message:      "waiting for annotation " + v1alpha1.CopyTriggerAnnotation + " on " + srcName + " to change",
-		RequeueAfter: v1alpha1.CopyTriggerWaitTimeout - waited,
+		RequeueAfter: min(CopyTriggerPoll, v1alpha1.CopyTriggerWaitTimeout-waited),
 	}, nil
 }
 

@@ -45,6 +45,9 @@ func TestCopyTriggerClone(t *testing.T) {
 	if w.RequeueAfter <= 0 || w.RequeueAfter > v1alpha1.CopyTriggerWaitTimeout {
 		t.Errorf("requeue = %v, want the timeout", w.RequeueAfter)
 	}
+	if w.RequeueAfter > CopyTriggerPoll {
+		t.Errorf("requeue = %v: source PVCs are not watched, a waiting source must poll every %v", w.RequeueAfter, CopyTriggerPoll)
+	}
 	src := f.getPVC("data")
 	if got := src.Annotations[v1alpha1.LatestCopyStatusAnnotation]; got != v1alpha1.CopyTriggerStatusWaitingForTrigger {
 		t.Errorf("status = %q", got)

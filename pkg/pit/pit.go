@@ -23,6 +23,10 @@ import (
 
 // Timeouts after which an unbound object is reported with a Warning event (the reference
 // implementation's values).
+// CopyTriggerPoll is how often a source waiting for its copy-trigger looks at the source PVC
+// again: source PVCs are not watched (the controllers cache only VolSync's own objects).
+const CopyTriggerPoll = 30 * time.Second
+
 const (
 	// PVCBindTimeout is how long a PVC may stay unbound before PersistentVolumeClaimNotBound.
 	PVCBindTimeout = 120 * time.Second

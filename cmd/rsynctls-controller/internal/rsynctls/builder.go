@@ -32,9 +32,6 @@ const (
 	partOfLabel          = "app.kubernetes.io/part-of"
 	nameLabel            = "app.kubernetes.io/name"
 	component            = "rsync-tls-mover"
-	// sourceWaitPoll is how often a source waiting for its point-in-time copy (e.g. for a
-	// copy-trigger) looks again.
-	sourceWaitPoll = 30 * time.Second
 	// waitRetry is how soon a step that waits on something without a watch looks again.
 	waitRetry = 30 * time.Second
 )

@@ -85,13 +85,7 @@ func (s *source) waiting(w *pit.Wait) (mover.Result, error) {
 		s.rs.Status.LatestMoverStatus = &v1alpha1.MoverStatus{Result: v1alpha1.MoverResultFailed, Logs: w.Message}
 		return mover.Result{}, retry(errors.New(w.Message), w.RequeueAfter)
 	}
-	// Source PVCs are not watched (the cache holds only VolSync's objects), so a wait that
-	// may end by a change of the source PVC (its copy-trigger annotation) is polled.
-	after := sourceWaitPoll
-	if w.RequeueAfter > 0 && w.RequeueAfter < after {
-		after = w.RequeueAfter
-	}
-	return mover.Pending(after), nil
+	return mover.Pending(w.RequeueAfter), nil
 }
 
 // Cleanup removes the Job and the point-in-time copy.
