@@ -116,7 +116,12 @@ func metaTime(t *time.Time) *metav1.Time {
 func (m *Machine) Run(ctx context.Context, obj Object, mv mover.Mover) (ctrl.Result, error) {
 	st := obj.Status()
 	now := m.Clock.Now()
-	m.updateOutOfSync(obj, now)
+	// The gauge follows the status this reconcile stores, so it is set with the other effects:
+	// a reconcile that read a stale object loses its status write and cannot reset it.
+	defer func() {
+		out := outOfSync(obj.Trigger(), timePtr(st.LastSyncTime), now, m.Location)
+		m.defer_(func() { m.Metrics.SetOutOfSync(m.Series, out) })
+	}()
 
 	res, err := m.step(ctx, obj, mv, now)
 	if err != nil {
@@ -202,7 +207,6 @@ func (m *Machine) complete(ctx context.Context, obj Object, r mover.Result, now 
 			m.Metrics.MissedInterval(m.Series)
 		}
 		m.Metrics.ObserveDuration(m.Series, duration)
-		m.Metrics.SetOutOfSync(m.Series, false)
 		m.Events.Normal(nil, events.ReasonSyncCompleted, events.ActionComplete, "Synchronization completed in %s", duration.Round(time.Second))
 	})
 	m.setCondition(obj, v1alpha1.SynchronizingReasonCleanup, conditions.MessageCleanup, now)
@@ -258,16 +262,14 @@ func (m *Machine) nextSyncTime(obj Object, st *v1alpha1.CommonStatus) error {
 	return nil
 }
 
-func (m *Machine) updateOutOfSync(obj Object, now time.Time) {
-	st := obj.Status()
-	if st.LastSyncTime == nil {
-		m.Metrics.SetOutOfSync(m.Series, true)
-		return
+// outOfSync is the value of volsync_volume_out_of_sync: the volume has never been synchronized,
+// or a scheduled interval passed without a synchronization.
+func outOfSync(t *v1alpha1.TriggerSpec, lastSync *time.Time, now time.Time, loc *time.Location) bool {
+	if lastSync == nil {
+		return true
 	}
-	missed, err := trigger.MissedInterval(obj.Trigger(), timePtr(st.LastSyncTime), now, m.Location)
-	if err == nil && missed {
-		m.Metrics.SetOutOfSync(m.Series, true)
-	}
+	missed, err := trigger.MissedInterval(t, lastSync, now, loc)
+	return err == nil && missed
 }
 
 // requeue turns a mover's retry hint into a jittered requeue.

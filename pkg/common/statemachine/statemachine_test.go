@@ -175,3 +175,75 @@ func TestScheduleWaitsForSlot(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func outOfSyncGauge(t *testing.T, reg *prometheus.Registry) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "volsync_volume_out_of_sync" {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	return -1
+}
+
+func TestOutOfSyncFollowsStoredStatus(t *testing.T) {
+	m, o, clk, reg := setup(&v1alpha1.TriggerSpec{Manual: "a"})
+	mv := &fakeMover{}
+	ctx := context.Background()
+	_, _ = m.Run(ctx, o, mv)
+	if v := outOfSyncGauge(t, reg); v != -1 {
+		t.Fatalf("the gauge must wait for Commit, got %v", v)
+	}
+	m.Commit()
+	if v := outOfSyncGauge(t, reg); v != 1 {
+		t.Fatalf("never synchronized: gauge %v, want 1", v)
+	}
+	stale := o.DeepCopy() // what a lagging cache still holds once the completion is stored
+	mv.sync = mover.Done()
+	clk.Step(time.Second)
+	_, _ = m.Run(ctx, o, mv)
+	m.Commit()
+	if v := outOfSyncGauge(t, reg); v != 0 {
+		t.Fatalf("after the completion: gauge %v, want 0", v)
+	}
+	// A reconcile of the stale copy loses its status write (optimistic lock), so it is never
+	// committed: the gauge must not go back to 1, and the next fresh reconcile keeps it at 0.
+	_, _ = m.Run(ctx, object{stale}, &fakeMover{})
+	if v := outOfSyncGauge(t, reg); v != 0 {
+		t.Fatalf("an uncommitted reconcile moved the gauge to %v", v)
+	}
+	m.effects = &[]func(){} // the reconciler drops the effects of a lost write
+	mv.clean = mover.Done()
+	_, _ = m.Run(ctx, o, mv)
+	m.Commit()
+	if v := outOfSyncGauge(t, reg); v != 0 {
+		t.Fatalf("idle after a sync: gauge %v, want 0", v)
+	}
+}
+
+func TestOutOfSync(t *testing.T) {
+	last := start
+	every15 := &v1alpha1.TriggerSpec{Schedule: ptr("*/15 * * * *")}
+	for _, tc := range []struct {
+		name string
+		t    *v1alpha1.TriggerSpec
+		last *time.Time
+		now  time.Time
+		want bool
+	}{
+		{"never synchronized", nil, nil, start, true},
+		{"manual, synchronized once", &v1alpha1.TriggerSpec{Manual: "x"}, &last, start.Add(48 * time.Hour), false},
+		{"schedule, within the interval", every15, &last, start.Add(14 * time.Minute), false},
+		{"schedule, at the next slot", every15, &last, start.Add(15 * time.Minute), false},
+		{"schedule, a slot missed", every15, &last, start.Add(31 * time.Minute), true},
+		{"invalid schedule is not reported as out of sync", &v1alpha1.TriggerSpec{Schedule: ptr("bad")}, &last, start.Add(time.Hour), false},
+	} {
+		if got := outOfSync(tc.t, tc.last, tc.now, time.UTC); got != tc.want {
+			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
