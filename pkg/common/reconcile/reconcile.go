@@ -75,8 +75,9 @@ type kind[T client.Object] struct {
 }
 
 type reconciler[T client.Object] struct {
-	opts Options
-	k    kind[T]
+	opts   Options
+	k      kind[T]
+	writes ownWrites
 }
 
 // Reconcile runs one object through the state machine and patches its status if it changed.
@@ -87,9 +88,14 @@ func (r *reconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.R
 	if err := r.opts.Client.Get(ctx, req.NamespacedName, obj); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.opts.Metrics.Forget(series)
+			r.writes.forget(req.NamespacedName)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err
+	}
+	if r.writes.stale(obj) {
+		logger.V(1).Info("Cache still holds the status this controller replaced; waiting for it")
+		return ctrl.Result{RequeueAfter: staleCacheRetry}, nil
 	}
 	if !obj.GetDeletionTimestamp().IsZero() || !r.k.handles(obj) {
 		return ctrl.Result{}, nil
@@ -134,20 +140,25 @@ func (r *reconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.R
 	return result, nil
 }
 
+// patchStatus sends the status only when it changed (quiet at rest), and remembers the
+// version it replaced (see ownWrites).
+func (r *reconciler[T]) patchStatus(ctx context.Context, before, after T) error {
+	if equality.Semantic.DeepEqual(r.k.status(before), r.k.status(after)) {
+		return nil
+	}
+	if err := r.opts.Client.Status().Patch(ctx, after, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
+		return err
+	}
+	r.writes.wrote(before)
+	return nil
+}
+
 // failing is a mover whose every step fails with the error met while building it, so the
 // state machine reports it like any other synchronization error.
 type failing struct{ err error }
 
 func (f failing) Synchronize(context.Context) (mover.Result, error) { return mover.Result{}, f.err }
 func (f failing) Cleanup(context.Context) (mover.Result, error)     { return mover.Result{}, f.err }
-
-// patchStatus sends the status only when it changed (quiet at rest).
-func (r *reconciler[T]) patchStatus(ctx context.Context, before, after T) error {
-	if equality.Semantic.DeepEqual(r.k.status(before), r.k.status(after)) {
-		return nil
-	}
-	return r.opts.Client.Status().Patch(ctx, after, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
-}
 
 // privileged reports whether the namespace lets movers run privileged.
 func (r *reconciler[T]) privileged(ctx context.Context, namespace string) (bool, error) {
