@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	snapv1 "github.com/kubernetes-csi/external-snapshotter/client/v6/apis/volumesnapshot/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -16,7 +17,11 @@ import (
 
 // Temporary deletes every object of the kinds of objs (empty lists, e.g.
 // &corev1.PersistentVolumeClaimList{}) in the owner's namespace that carries the label
-// volsync.backube/cleanup=<owner UID>, with background propagation.
+// volsync.backube/cleanup=<owner UID>. Jobs are deleted with foreground propagation: a Job
+// stays (and done stays false) until its pods are gone, so the next synchronization never
+// creates a Job of the same name while the Job controller is still tracking the old one's
+// pods (kubernetes/kubernetes#142142: the new Job would then never get a pod). Other objects
+// have no dependents and are deleted with background propagation.
 //
 // VolumeSnapshots are treated with care: one labelled volsync.backube/do-not-delete is kept and
 // relinquished (Relinquish); one that has other owners (e.g. the PVC of a volume populator)
@@ -74,13 +79,21 @@ func Temporary(ctx context.Context, c client.Client, owner client.Object, objs .
 			}
 			logger.Info("Deleting temporary object", "kind", kindOf(c, obj), "name", obj.GetName())
 			done = false
-			if err := c.Delete(ctx, obj, client.PropagationPolicy(metav1.DeletePropagationBackground), del); err != nil &&
+			if err := c.Delete(ctx, obj, client.PropagationPolicy(propagation(obj)), del); err != nil &&
 				!apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 				return false, fmt.Errorf("deleting %s %s: %w", kindOf(c, obj), obj.GetName(), err)
 			}
 		}
 	}
 	return done, nil
+}
+
+// propagation is how obj's dependents are deleted: Jobs wait for their pods.
+func propagation(obj client.Object) metav1.DeletionPropagation {
+	if _, ok := obj.(*batchv1.Job); ok {
+		return metav1.DeletePropagationForeground
+	}
+	return metav1.DeletePropagationBackground
 }
 
 // Relinquish hands obj over to the user: it drops owner's ownerReference and owner's cleanup

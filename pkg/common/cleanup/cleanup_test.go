@@ -2,10 +2,12 @@ package cleanup
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
 	snapv1 "github.com/kubernetes-csi/external-snapshotter/client/v6/apis/volumesnapshot/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -117,6 +119,38 @@ func TestTemporaryWaitsForFinalizers(t *testing.T) {
 	// Nothing to do: done at once.
 	if done, err := Temporary(ctx, env.Client, owner, lists...); err != nil || !done {
 		t.Errorf("idle: done=%v err=%v", done, err)
+	}
+}
+
+// TestTemporaryJobsWaitForPods checks that a mover Job is deleted in the foreground: it stays,
+// and cleanup is not done, until the garbage collector has removed its pods, so a Job of the
+// same name is never created while the old one's pods are still tracked.
+func TestTemporaryJobsWaitForPods(t *testing.T) {
+	ctx, ns, owner, _ := setup(t)
+	job := &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Name: "mover", Namespace: ns, Labels: map[string]string{v1alpha1.CleanupLabel: string(owner.GetUID())}},
+		Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+			RestartPolicy: corev1.RestartPolicyNever,
+			Containers:    []corev1.Container{{Name: "m", Image: "mover"}},
+		}}},
+	}
+	if err := env.Client.Create(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	lists := []client.ObjectList{&batchv1.JobList{}}
+	for i := range 2 {
+		if done, err := Temporary(ctx, env.Client, owner, lists...); err != nil || done {
+			t.Fatalf("call %d: done=%v err=%v, want not done while the Job's pods are being removed", i, done, err)
+		}
+	}
+	got := &batchv1.Job{}
+	if !exists(ctx, t, got, ns, "mover") || got.DeletionTimestamp == nil ||
+		!slices.Contains(got.Finalizers, metav1.FinalizerDeleteDependents) {
+		t.Fatalf("the Job must be deleted in the foreground (finalizers %v)", got.Finalizers)
+	}
+	dropFinalizers(ctx, t, got) // what the garbage collector does once the pods are gone
+	if done, err := Temporary(ctx, env.Client, owner, lists...); err != nil || !done {
+		t.Fatalf("after the Job went: done=%v err=%v, want done", done, err)
 	}
 }
 

@@ -32,6 +32,18 @@ const (
 	// FailedJobsAnnotation counts the failed Jobs of the current synchronization; it is
 	// carried from a failed Job to the one that replaces it.
 	FailedJobsAnnotation = "volsync.backube/failed-jobs"
+	// JobStartTimeout is how long a Job may have no pod at all (none active, none finished)
+	// before it is reported and replaced. It doubles with each replacement of the same
+	// synchronization up to JobRetryCap. Pending pods (image pulls, scheduling) count as
+	// active, so this only catches a Job the Job controller never started (pod creation
+	// refused, or kubernetes/kubernetes#142142).
+	JobStartTimeout = 2 * time.Minute
+	// StalledJobsAnnotation counts the Jobs of the current synchronization replaced because
+	// they never got a pod; it is carried to the replacement.
+	StalledJobsAnnotation = "volsync.backube/stalled-jobs"
+	// CreatedAnnotation is when the controller created the Job, by its clock (RFC 3339), so
+	// the start timeout is measured on the same clock as everything else.
+	CreatedAnnotation = "volsync.backube/job-created"
 	// podRetryHint is when to look again after a pod failure that Kubernetes retries itself
 	// (the Job's own status change usually wakes us first).
 	podRetryHint = 30 * time.Second
@@ -105,10 +117,15 @@ func (r Runner) Run(ctx context.Context, s Spec) (Outcome, error) {
 
 	if job.Annotations[SpecHashAnnotation] != desired.Annotations[SpecHashAnnotation] {
 		logger.Info("Replacing mover Job whose pod template is outdated")
-		if err := r.delete(ctx, job); err != nil {
+		// Foreground: the replacement is created once the old pods are gone (the Job's
+		// deletion event wakes us).
+		if err := r.delete(ctx, job, metav1.DeletePropagationForeground); err != nil {
 			return Outcome{}, err
 		}
 		return Outcome{Phase: Running}, nil
+	}
+	if o, stalled, err := r.stalled(ctx, s, desired, job, failedJobs); stalled || err != nil {
+		return o, err
 	}
 	if p := ptr.Deref(job.Spec.Parallelism, 1); p != *desired.Spec.Parallelism {
 		patch := client.MergeFrom(job.DeepCopy())
@@ -155,10 +172,83 @@ func (r Runner) failedJob(ctx context.Context, s Spec, desired, job *batchv1.Job
 				job.Name, failedJobs+1, reason, retryAt.UTC().Format(time.RFC3339))}, nil
 	}
 	log.FromContext(ctx).Info("Replacing failed mover Job", "job", job.Name, "failedJobs", failedJobs+1)
-	if err := r.delete(ctx, job); err != nil {
+	// A failed Job's pods ended at least JobRetryBase ago and the Job controller has finished
+	// tracking them (it sets Failed only then), so the name can be reused at once, which
+	// carries the failure count to the replacement.
+	if err := r.delete(ctx, job, metav1.DeletePropagationBackground); err != nil {
 		return Outcome{}, err
 	}
 	return r.create(ctx, s, desired, failedJobs+1)
+}
+
+// stalled replaces a Job that has had no pod for its start timeout, reporting it. A stalled
+// Job has no pods, so its name can be reused at once (which carries the counts).
+func (r Runner) stalled(ctx context.Context, s Spec, desired, job *batchv1.Job, failedJobs int) (Outcome, bool, error) {
+	stalls := annotationInt(job, StalledJobsAnnotation)
+	timeout := StartTimeout(stalls)
+	if !noPod(job) {
+		return Outcome{}, false, nil
+	}
+	if age := r.Clock.Since(created(job)); age < timeout {
+		if stalls == 0 {
+			return Outcome{}, false, nil
+		}
+		// Keep the problem visible while the replacement has no pod either.
+		return Outcome{Phase: Running, RetryAfter: timeout - age, Err: stalledError(job.Name, stalls)}, true, nil
+	}
+	pods := &corev1.PodList{}
+	if err := r.APIReader.List(ctx, pods, client.InNamespace(job.Namespace),
+		client.MatchingLabels{batchv1.ControllerUidLabel: string(job.UID)}); err != nil {
+		return Outcome{}, false, fmt.Errorf("listing pods of Job %s: %w", job.Name, err)
+	}
+	if len(pods.Items) > 0 {
+		return Outcome{}, false, nil // the Job controller has not counted them yet
+	}
+	log.FromContext(ctx).Info("Replacing mover Job that never got a pod", "job", job.Name, "timeout", timeout)
+	r.Events.Warning(job, events.ReasonTransferFailed, events.ActionDeleteMover,
+		"mover Job got no pod in %s (see the Job's events: pod creation refused?); replacing it", timeout)
+	if err := r.delete(ctx, job, metav1.DeletePropagationBackground); err != nil {
+		return Outcome{}, true, err
+	}
+	desired.Annotations[StalledJobsAnnotation] = strconv.Itoa(stalls + 1)
+	o, err := r.create(ctx, s, desired, failedJobs)
+	if err != nil {
+		return Outcome{}, true, err
+	}
+	o.Err = stalledError(job.Name, stalls+1)
+	o.RetryAfter = StartTimeout(stalls + 1)
+	return o, true, nil
+}
+
+// stalledError is the condition message while the n-th replacement of a stalled Job has no
+// pod (the same text until it gets one, so the condition and its event do not churn).
+func stalledError(name string, n int) error {
+	return fmt.Errorf("mover Job %s got no pod in %s and was replaced (%d time(s) in this synchronization); "+
+		"see the Job's events: is pod creation refused (quota, pod security)?", name, StartTimeout(n-1), n)
+}
+
+// noPod reports whether a running Job has no pod at all: none active (pending pods count),
+// none finished. A paused Job (parallelism 0) is not expected to have one.
+func noPod(job *batchv1.Job) bool {
+	return ptr.Deref(job.Spec.Parallelism, 1) > 0 && job.Status.Active == 0 && ptr.Deref(job.Status.Ready, 0) == 0 &&
+		job.Status.Succeeded == 0 && job.Status.Failed == 0 && ptr.Deref(job.Status.Terminating, 0) == 0
+}
+
+// created is when the Job was created: by the controller's clock when it says so.
+func created(job *batchv1.Job) time.Time {
+	if t, err := time.Parse(time.RFC3339, job.Annotations[CreatedAnnotation]); err == nil {
+		return t
+	}
+	return job.CreationTimestamp.Time
+}
+
+// StartTimeout is how long the Job that follows n stalled Jobs may go without a pod.
+func StartTimeout(n int) time.Duration {
+	d := JobStartTimeout
+	for i := 0; i < n && d < JobRetryCap; i++ {
+		d *= 2
+	}
+	return min(d, JobRetryCap)
 }
 
 // RetryDelay is the wait before the Job that follows the n-th failed Job (n >= 1).
@@ -174,6 +264,7 @@ func (r Runner) create(ctx context.Context, s Spec, job *batchv1.Job, failedJobs
 	if failedJobs > 0 {
 		job.Annotations[FailedJobsAnnotation] = strconv.Itoa(failedJobs)
 	}
+	job.Annotations[CreatedAnnotation] = r.Clock.Now().UTC().Format(time.RFC3339)
 	if err := controllerutil.SetControllerReference(s.Owner, job, r.Client.Scheme()); err != nil {
 		return Outcome{}, err
 	}
@@ -191,8 +282,8 @@ func (r Runner) create(ctx context.Context, s Spec, job *batchv1.Job, failedJobs
 	return Outcome{Phase: Running}, nil
 }
 
-func (r Runner) delete(ctx context.Context, job *batchv1.Job) error {
-	err := r.Client.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground),
+func (r Runner) delete(ctx context.Context, job *batchv1.Job, propagation metav1.DeletionPropagation) error {
+	err := r.Client.Delete(ctx, job, client.PropagationPolicy(propagation),
 		client.Preconditions{UID: &job.UID})
 	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 		return fmt.Errorf("deleting Job %s: %w", job.Name, err)

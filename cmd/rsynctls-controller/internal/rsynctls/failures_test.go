@@ -209,3 +209,70 @@ func TestOtherMoversIgnored(t *testing.T) {
 		t.Fatalf("a Job was made for a restic object: %v", err)
 	}
 }
+
+// TestStalledJobReplaced: a Job that never gets a pod (here no one plays the Job controller for
+// it) is reported and replaced after jobs.JobStartTimeout, and the next replacement waits twice
+// as long; the error stays visible while the replacement has no pod either.
+func TestStalledJobReplaced(t *testing.T) {
+	ctx := ctxT(t)
+	ns := newNamespace(t, nil)
+	sourcePVC(t, ns, "data")
+	rs := newSource(ns, "stalled", "data", v1alpha1.CopyMethodDirect, nil)
+	must(t, k8s.Create(ctx, rs))
+	name := "volsync-rsync-tls-src-stalled"
+	job := &batchv1.Job{}
+	eventually(t, "Job "+name, func() error { return get(ctx, ns, name, job) })
+	oldUID := job.UID
+
+	clk.Step(jobs.JobStartTimeout - time.Second)
+	poke(t, rs)
+	waitCondition(t, rs, v1alpha1.SynchronizingReasonSync)
+	must(t, get(ctx, ns, name, job))
+	if job.UID != oldUID {
+		t.Fatal("a Job was replaced before its start timeout")
+	}
+
+	clk.Step(2 * time.Second)
+	poke(t, rs)
+	waitError(t, rs, func() *v1alpha1.CommonStatus { return commonOf(rs.Status) }, "got no pod in 2m0s")
+	waitEvent(t, ns, "stalled", "TransferFailed", "mover Job got no pod in 2m0s")
+	must(t, get(ctx, ns, name, job))
+	if job.UID == oldUID || job.Annotations[jobs.StalledJobsAnnotation] != "1" {
+		t.Fatalf("want a replacement that carries the count: %v", job.Annotations)
+	}
+	// The replacement has no pod yet either: still an error, no new replacement before 4m.
+	newUID := job.UID
+	clk.Step(jobs.StartTimeout(1) - time.Second)
+	poke(t, rs)
+	waitError(t, rs, func() *v1alpha1.CommonStatus { return commonOf(rs.Status) }, "replaced (1 time(s)")
+	must(t, get(ctx, ns, name, job))
+	if job.UID != newUID {
+		t.Fatal("the replacement was replaced before its (doubled) start timeout")
+	}
+	// Its pod starts and the sync completes: the error clears.
+	startJob(t, job)
+	waitCondition(t, rs, v1alpha1.SynchronizingReasonSync)
+	succeed(t, ns, name)
+	eventually(t, "recovered", func() error {
+		must(t, get(ctx, ns, "stalled", rs))
+		if rs.Status.LastSyncTime == nil {
+			return fmt.Errorf("status: %+v", rs.Status)
+		}
+		return nil
+	})
+}
+
+// waitCondition waits for the Synchronizing condition of rs to have the given reason.
+func waitCondition(t *testing.T, rs *v1alpha1.ReplicationSource, reason string) {
+	t.Helper()
+	eventually(t, "condition "+reason, func() error {
+		must(t, get(ctxT(t), rs.Namespace, rs.Name, rs))
+		if rs.Status == nil {
+			return errors.New("no status")
+		}
+		if c := condition(&rs.Status.CommonStatus); c == nil || c.Reason != reason {
+			return fmt.Errorf("condition: %+v", c)
+		}
+		return nil
+	})
+}

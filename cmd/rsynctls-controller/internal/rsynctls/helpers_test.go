@@ -17,6 +17,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clientretry "k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -134,11 +135,31 @@ func readySnapshot(t *testing.T, ns, name string) {
 }
 
 // waitJob waits for the mover Job and returns it.
+// waitJob waits for the Job and starts it (see startJob).
 func waitJob(t *testing.T, ns, name string) *batchv1.Job {
 	t.Helper()
 	job := &batchv1.Job{}
 	eventually(t, "Job "+name, func() error { return get(ctxT(t), ns, name, job) })
+	startJob(t, job)
 	return job
+}
+
+// startJob plays the Job controller creating the pod of a new Job: status.active becomes the
+// Job's parallelism (0 when paused).
+func startJob(t *testing.T, job *batchv1.Job) {
+	t.Helper()
+	ctx := ctxT(t)
+	must(t, clientretry.RetryOnConflict(clientretry.DefaultRetry, func() error {
+		if err := get(ctx, job.Namespace, job.Name, job); err != nil {
+			return err
+		}
+		p := ptr.Deref(job.Spec.Parallelism, 1)
+		if len(job.Status.Conditions) > 0 || job.Status.Active == p {
+			return nil
+		}
+		job.Status.Active = p
+		return k8s.Status().Update(ctx, job)
+	}))
 }
 
 // moverPod plays the Job controller and kubelet: a pod of the Job that ended in phase with
@@ -169,11 +190,21 @@ func moverPod(t *testing.T, job *batchv1.Job, n int, phase corev1.PodPhase, mess
 func finishJob(t *testing.T, job *batchv1.Job, succeeded bool, failedPods int32) {
 	t.Helper()
 	ctx := ctxT(t)
-	must(t, get(ctx, job.Namespace, job.Name, job))
+	must(t, clientretry.RetryOnConflict(clientretry.DefaultRetry, func() error {
+		if err := get(ctx, job.Namespace, job.Name, job); err != nil {
+			return err
+		}
+		setFinished(job, succeeded, failedPods)
+		return k8s.Status().Update(ctx, job)
+	}))
+}
+
+func setFinished(job *batchv1.Job, succeeded bool, failedPods int32) {
 	now := metav1.Now()
 	if job.Status.StartTime == nil {
 		job.Status.StartTime = &now
 	}
+	job.Status.Active = 0
 	job.Status.Failed = failedPods
 	if succeeded {
 		job.Status.Succeeded = 1
@@ -188,20 +219,23 @@ func finishJob(t *testing.T, job *batchv1.Job, succeeded bool, failedPods int32)
 			{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, LastTransitionTime: now, Reason: batchv1.JobReasonBackoffLimitExceeded},
 		}
 	}
-	must(t, k8s.Status().Update(ctx, job))
 }
 
 // failPod records one failed pod in a running Job's status.
 func failPod(t *testing.T, job *batchv1.Job, failed int32) {
 	t.Helper()
 	ctx := ctxT(t)
-	must(t, get(ctx, job.Namespace, job.Name, job))
-	now := metav1.Now()
-	if job.Status.StartTime == nil {
-		job.Status.StartTime = &now
-	}
-	job.Status.Failed = failed
-	must(t, k8s.Status().Update(ctx, job))
+	must(t, clientretry.RetryOnConflict(clientretry.DefaultRetry, func() error {
+		if err := get(ctx, job.Namespace, job.Name, job); err != nil {
+			return err
+		}
+		now := metav1.Now()
+		if job.Status.StartTime == nil {
+			job.Status.StartTime = &now
+		}
+		job.Status.Failed = failed
+		return k8s.Status().Update(ctx, job)
+	}))
 }
 
 const successJSON = `{"outcome":"Successful","bytesSent":4096,"filesTransferred":7,"durationSeconds":2.5}`

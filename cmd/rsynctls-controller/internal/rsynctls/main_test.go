@@ -8,7 +8,10 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
 	clocktesting "k8s.io/utils/clock/testing"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -82,7 +85,7 @@ func run(m *testing.M) (int, error) {
 		return 0, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	go releaseDeletedPVCs(ctx)
+	go finishDeletions(ctx)
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
 	code := m.Run()
@@ -93,13 +96,15 @@ func run(m *testing.M) (int, error) {
 	return code, nil
 }
 
-// pvcProtectionPoll is how often the stand-in for the PVC protection controller looks.
-const pvcProtectionPoll = 200 * time.Millisecond
+// standInPoll is how often the stand-ins for kube-controller-manager's controllers look.
+const standInPoll = 200 * time.Millisecond
 
-// releaseDeletedPVCs plays kube-controller-manager's PVC protection controller, which envtest
-// lacks: it removes the protection finalizer of PVCs being deleted (no pod uses them here).
-func releaseDeletedPVCs(ctx context.Context) {
-	ticker := time.NewTicker(pvcProtectionPoll)
+// finishDeletions plays two controllers of kube-controller-manager that envtest lacks: the PVC
+// protection controller (it removes the protection finalizer of PVCs being deleted; no pod
+// uses them here) and the garbage collector finishing a foreground deletion of a Job (the
+// pods of these tests are not owned, so it just removes the Job's finalizer).
+func finishDeletions(ctx context.Context) {
+	ticker := time.NewTicker(standInPoll)
 	defer ticker.Stop()
 	for {
 		select {
@@ -107,18 +112,20 @@ func releaseDeletedPVCs(ctx context.Context) {
 			return
 		case <-ticker.C:
 		}
-		list := &corev1.PersistentVolumeClaimList{}
-		if err := k8s.List(ctx, list); err != nil {
-			continue
-		}
-		for i := range list.Items {
-			pvc := &list.Items[i]
-			if pvc.DeletionTimestamp == nil || len(pvc.Finalizers) == 0 {
+		for _, list := range []client.ObjectList{&corev1.PersistentVolumeClaimList{}, &batchv1.JobList{}} {
+			if err := k8s.List(ctx, list); err != nil {
 				continue
 			}
-			patch := client.MergeFrom(pvc.DeepCopy())
-			pvc.Finalizers = nil
-			_ = k8s.Patch(ctx, pvc, patch)
+			_ = meta.EachListItem(list, func(o runtime.Object) error {
+				obj, ok := o.(client.Object)
+				if !ok || obj.GetDeletionTimestamp() == nil || len(obj.GetFinalizers()) == 0 {
+					return nil
+				}
+				patch := client.MergeFrom(obj.DeepCopyObject().(client.Object))
+				obj.SetFinalizers(nil)
+				_ = k8s.Patch(ctx, obj, patch)
+				return nil
+			})
 		}
 	}
 }

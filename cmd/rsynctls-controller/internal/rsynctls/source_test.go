@@ -238,6 +238,7 @@ func waitNewJob(t *testing.T, ns, name string) *batchv1.Job {
 		}
 		return nil
 	})
+	startJob(t, job)
 	return job
 }
 
