@@ -35,6 +35,9 @@ const (
 	SpecHashAnnotation = "volsync.backube/spec-hash"
 	// FailuresReportedAnnotation counts the pod failures of a Job already reported.
 	FailuresReportedAnnotation = "volsync.backube/failures-reported"
+	// LastFailureAnnotation holds the reason of the Job's last reported pod failure, so the
+	// error stays in the condition while Kubernetes retries (without listing pods again).
+	LastFailureAnnotation = "volsync.backube/last-failure"
 	// JobFailureReportedAnnotation marks a failed Job whose failure was reported.
 	JobFailureReportedAnnotation = "volsync.backube/failure-reported"
 	// EnvPrivileged tells the mover it may keep ownership (runs as root).

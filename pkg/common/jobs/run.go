@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -134,18 +136,43 @@ func (r Runner) Run(ctx context.Context, s Spec) (Outcome, error) {
 			return Outcome{}, fmt.Errorf("setting parallelism of Job %s: %w", job.Name, err)
 		}
 	}
-	if reported := annotationInt(job, FailuresReportedAnnotation); job.Status.Failed > int32(reported) {
+	reported := annotationInt(job, FailuresReportedAnnotation)
+	if job.Status.Failed > int32(reported) {
 		res, raw := r.podResult(ctx, job, corev1.PodFailed)
 		reason := ErrorText(res, raw)
 		r.Events.Warning(job, events.ReasonTransferFailed, events.ActionRetryAfterFailure,
 			"mover attempt %d failed, Kubernetes retries it: %s", job.Status.Failed, reason)
-		if err := r.annotate(ctx, job, FailuresReportedAnnotation, strconv.Itoa(int(job.Status.Failed))); err != nil {
+		if err := r.annotate(ctx, job, map[string]string{
+			FailuresReportedAnnotation: strconv.Itoa(int(job.Status.Failed)), LastFailureAnnotation: truncate(reason, maxReasonLen),
+		}); err != nil {
 			return Outcome{}, err
 		}
 		return Outcome{Phase: Running, Result: res, MoverStatus: MoverStatus(false, res, raw), RetryAfter: podRetryHint,
-			Err: fmt.Errorf("mover attempt %d of %d failed (retrying): %s", job.Status.Failed, ptr.Deref(job.Spec.BackoffLimit, 0)+1, reason)}, nil
+			Err: attemptFailed(job, int(job.Status.Failed), reason)}, nil
+	}
+	if reported > 0 {
+		// Still retrying after a reported failure: the error stays until the Job ends.
+		return Outcome{Phase: Running, Err: attemptFailed(job, reported, job.Annotations[LastFailureAnnotation])}, nil
 	}
 	return Outcome{Phase: Running}, nil
+}
+
+// maxReasonLen bounds the failure reason kept in a Job annotation.
+const maxReasonLen = 1024
+
+func attemptFailed(job *batchv1.Job, n int, reason string) error {
+	return fmt.Errorf("mover attempt %d of %d failed (retrying): %s", n, ptr.Deref(job.Spec.BackoffLimit, 0)+1, reason)
+}
+
+// truncate cuts s to at most n bytes on a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
 }
 
 // failedJob reports a Job that ran out of pod retries and replaces it once its delay passed.
@@ -162,7 +189,7 @@ func (r Runner) failedJob(ctx context.Context, s Spec, desired, job *batchv1.Job
 	if job.Annotations[JobFailureReportedAnnotation] != "true" {
 		r.Events.Warning(job, events.ReasonTransferFailed, events.ActionDeleteMover,
 			"mover Job failed after %d attempts: %s; a new Job starts in %s", job.Status.Failed, reason, delay)
-		if err := r.annotate(ctx, job, JobFailureReportedAnnotation, "true"); err != nil {
+		if err := r.annotate(ctx, job, map[string]string{JobFailureReportedAnnotation: "true"}); err != nil {
 			return Outcome{}, err
 		}
 	}
@@ -291,12 +318,12 @@ func (r Runner) delete(ctx context.Context, job *batchv1.Job, propagation metav1
 	return nil
 }
 
-func (r Runner) annotate(ctx context.Context, job *batchv1.Job, key, value string) error {
+func (r Runner) annotate(ctx context.Context, job *batchv1.Job, kv map[string]string) error {
 	patch := client.MergeFrom(job.DeepCopy())
 	if job.Annotations == nil {
 		job.Annotations = map[string]string{}
 	}
-	job.Annotations[key] = value
+	maps.Copy(job.Annotations, kv)
 	if err := r.Client.Patch(ctx, job, patch); err != nil {
 		return fmt.Errorf("annotating Job %s: %w", job.Name, err)
 	}

@@ -1,12 +1,22 @@
 package jobs
 
 import (
+	"context"
+	"strings"
 	"testing"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
+	"github.com/volsync-go/volsync/pkg/common/events"
 )
 
 func TestStartTimeout(t *testing.T) {
@@ -47,5 +57,53 @@ func TestCreatedUsesTheControllersClock(t *testing.T) {
 	job.Annotations = map[string]string{CreatedAnnotation: "2026-01-01T09:59:30Z"}
 	if got := created(job); !got.Equal(server.Add(-30 * time.Second)) {
 		t.Fatalf("created = %s, want the annotation's time", got)
+	}
+}
+
+// runnerWith returns a Runner over a fake API holding job (pure decision logic of Run; the
+// integration tests of the movers run it against a real API server).
+func runnerWith(t *testing.T, job *batchv1.Job) Runner {
+	t.Helper()
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	if err := v1alpha1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	if err := controllerutil.SetControllerReference(owner(), job, scheme); err != nil {
+		t.Fatal(err)
+	}
+	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(job).WithStatusSubresource(job).Build()
+	return Runner{Client: c, APIReader: c, Events: events.For(nil, nil), Clock: clocktesting.NewFakeClock(time.Now())}
+}
+
+// TestRetriedFailureStaysReported: once a failed pod was reported, later reconciles (the
+// first comes from the Job annotation the report itself writes) keep the error while
+// Kubernetes retries, instead of clearing it until the Job ends.
+func TestRetriedFailureStaysReported(t *testing.T) {
+	job := Build(baseSpec())
+	job.Annotations[FailuresReportedAnnotation] = "1"
+	job.Annotations[LastFailureAnnotation] = "TLS handshake failed: PSK mismatch?"
+	job.Status = batchv1.JobStatus{Failed: 1, Active: 1}
+	r := runnerWith(t, job)
+	o, err := r.Run(context.Background(), baseSpec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Phase != Running || o.Err == nil || !strings.Contains(o.Err.Error(), "attempt 1 of 5 failed (retrying): TLS handshake failed") {
+		t.Fatalf("outcome %+v, want the reported failure kept", o)
+	}
+	if o.MoverStatus != nil {
+		t.Fatal("latestMoverStatus was published with the report; nothing new to publish")
+	}
+}
+
+func TestTruncate(t *testing.T) {
+	if got := truncate("ééé", 3); got != "é..." {
+		t.Fatalf("truncate must cut on a rune boundary: %q", got)
+	}
+	if got := truncate("short", 10); got != "short" {
+		t.Fatalf("got %q", got)
 	}
 }
