@@ -247,7 +247,16 @@ func (s *Spec) CoSchedule(ctx context.Context, r client.Reader) error {
 	if s.Data == nil || s.Data.PVC == nil {
 		return nil
 	}
-	p, err := affinity.ForVolume(ctx, r, s.Data.PVC)
+	return s.CoScheduleWith(ctx, r, s.Data.PVC)
+}
+
+// CoScheduleWith pins the mover next to the pods that use pvc, unless something already placed
+// it (the reference does this for the first PVC moverVolume).
+func (s *Spec) CoScheduleWith(ctx context.Context, r client.Reader, pvc *corev1.PersistentVolumeClaim) error {
+	if pvc == nil || len(s.NodeSelector) > 0 || len(s.Tolerations) > 0 {
+		return nil
+	}
+	p, err := affinity.ForVolume(ctx, r, pvc)
 	if err != nil || p == nil {
 		return err
 	}

@@ -93,6 +93,25 @@ func TestBadInput(t *testing.T) {
 		waitError(t, rs, func() *v1alpha1.CommonStatus { return commonOf(rs.Status) }, "no-such-class")
 		noneCreated(t, ns)
 	})
+	t.Run("missing moverVolume Secret", func(t *testing.T) {
+		ctx := ctxT(t)
+		ns := newNamespace(t, nil)
+		sourcePVC(t, ns, "data")
+		rs := newSource(ns, "novol", "data", v1alpha1.CopyMethodDirect, nil)
+		rs.Spec.RsyncTLS.MoverVolumes = []v1alpha1.MoverVolume{{MountPath: "certs", VolumeSource: v1alpha1.MoverVolumeSource{
+			Secret: &corev1.SecretVolumeSource{SecretName: "absent"}}}}
+		must(t, k8s.Create(ctx, rs))
+		waitError(t, rs, func() *v1alpha1.CommonStatus { return commonOf(rs.Status) },
+			`moverVolumes[0] (mountPath certs): Secret "absent" not found`)
+		noneCreated(t, ns)
+		// The user creates it: the next attempt starts the Job.
+		must(t, k8s.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "absent", Namespace: ns}}))
+		poke(t, rs)
+		job := waitJob(t, ns, "volsync-rsync-tls-src-novol")
+		if v := job.Spec.Template.Spec.Volumes; v[len(v)-1].Secret == nil || v[len(v)-1].Secret.SecretName != "absent" {
+			t.Fatalf("moverVolume not mounted: %+v", v)
+		}
+	})
 	t.Run("no address", func(t *testing.T) {
 		ns := newNamespace(t, nil)
 		sourcePVC(t, ns, "data")

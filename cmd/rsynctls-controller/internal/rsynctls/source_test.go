@@ -174,6 +174,38 @@ func TestSourceDirectCoSchedules(t *testing.T) {
 	}
 }
 
+// TestMoverVolumePlacesMover: with nothing else placing the mover (Direct on a volume no pod
+// uses), it runs next to the users of its first PVC moverVolume, as in the reference.
+func TestMoverVolumePlacesMover(t *testing.T) {
+	ctx := ctxT(t)
+	ns := newNamespace(t, nil)
+	sourcePVC(t, ns, "data")
+	sourcePVC(t, ns, "extra")
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-" + ns, Labels: map[string]string{"kubernetes.io/hostname": "host-" + ns}}}
+	must(t, k8s.Create(ctx, node))
+	app := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "app", Namespace: ns},
+		Spec: corev1.PodSpec{
+			NodeName:   node.Name,
+			Containers: []corev1.Container{{Name: "app", Image: "app"}},
+			Volumes: []corev1.Volume{{Name: "e", VolumeSource: corev1.VolumeSource{
+				PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "extra"}}}},
+		},
+	}
+	must(t, k8s.Create(ctx, app))
+	app.Status.Phase = corev1.PodRunning
+	must(t, k8s.Status().Update(ctx, app))
+
+	rs := newSource(ns, "withvol", "data", v1alpha1.CopyMethodDirect, nil)
+	rs.Spec.RsyncTLS.MoverVolumes = []v1alpha1.MoverVolume{{MountPath: "extra", VolumeSource: v1alpha1.MoverVolumeSource{
+		PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "extra"}}}}
+	must(t, k8s.Create(ctx, rs))
+	job := waitJob(t, ns, "volsync-rsync-tls-src-withvol")
+	if got := job.Spec.Template.Spec.NodeSelector["kubernetes.io/hostname"]; got != "host-"+ns {
+		t.Fatalf("mover not placed with its moverVolume's users: nodeSelector %v", job.Spec.Template.Spec.NodeSelector)
+	}
+}
+
 // TestSourceSchedule checks nextSyncTime, schedule-driven syncs and a missed interval.
 func TestSourceSchedule(t *testing.T) {
 	ctx := ctxT(t)
