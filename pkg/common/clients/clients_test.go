@@ -4,25 +4,23 @@ import (
 	"context"
 	"testing"
 
-	snapv1 "github.com/kubernetes-csi/external-snapshotter/client/v6/apis/volumesnapshot/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
+	"github.com/volsync-go/volsync/pkg/testutil/testenv"
 )
 
 // The routing of Split is pure decision logic: a fake "cache" and a fake "API server" show
 // which one each read goes to.
 func TestSplitRouting(t *testing.T) {
-	scheme := runtime.NewScheme()
-	_ = clientgoscheme.AddToScheme(scheme)
-	_ = v1alpha1.AddToScheme(scheme)
-	_ = snapv1.AddToScheme(scheme)
+	scheme, err := testenv.NewScheme()
+	if err != nil {
+		t.Fatal(err)
+	}
 	ours := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "ours", Namespace: "ns",
 		Labels: map[string]string{v1alpha1.CreatedByLabel: v1alpha1.CreatedByValue}}}
 	users := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "users", Namespace: "ns"}}

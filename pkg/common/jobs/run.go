@@ -270,18 +270,15 @@ func created(job *batchv1.Job) time.Time {
 }
 
 // StartTimeout is how long the Job that follows n stalled Jobs may go without a pod.
-func StartTimeout(n int) time.Duration {
-	d := JobStartTimeout
-	for i := 0; i < n && d < JobRetryCap; i++ {
-		d *= 2
-	}
-	return min(d, JobRetryCap)
-}
+func StartTimeout(n int) time.Duration { return doubled(JobStartTimeout, n) }
 
 // RetryDelay is the wait before the Job that follows the n-th failed Job (n >= 1).
-func RetryDelay(n int) time.Duration {
-	d := JobRetryBase
-	for i := 1; i < n && d < JobRetryCap; i++ {
+func RetryDelay(n int) time.Duration { return doubled(JobRetryBase, n-1) }
+
+// doubled is base doubled n times, capped at JobRetryCap.
+func doubled(base time.Duration, n int) time.Duration {
+	d := base
+	for i := 0; i < n && d < JobRetryCap; i++ {
 		d *= 2
 	}
 	return min(d, JobRetryCap)

@@ -8,15 +8,13 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
-	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
 	"github.com/volsync-go/volsync/pkg/common/events"
+	"github.com/volsync-go/volsync/pkg/testutil/testenv"
 )
 
 func TestStartTimeout(t *testing.T) {
@@ -64,11 +62,8 @@ func TestCreatedUsesTheControllersClock(t *testing.T) {
 // integration tests of the movers run it against a real API server).
 func runnerWith(t *testing.T, job *batchv1.Job) Runner {
 	t.Helper()
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
-	if err := v1alpha1.AddToScheme(scheme); err != nil {
+	scheme, err := testenv.NewScheme()
+	if err != nil {
 		t.Fatal(err)
 	}
 	if err := controllerutil.SetControllerReference(owner(), job, scheme); err != nil {
