@@ -65,16 +65,8 @@ func (h Handler) sourceClone(ctx context.Context, opts v1alpha1.ReplicationSourc
 		return nil, nil, err
 	}
 	if found {
-		if pvc.DeletionTimestamp != nil {
-			return nil, deletingWait(kindPVC, name), nil
-		}
-		if pvcBound(pvc) {
-			if w, err := h.copyTriggerCompleted(ctx, src); err != nil || w != nil {
-				return nil, w, err
-			}
-		}
-		w, err := h.pvcWait(ctx, pvc, cloneHint)
-		return pvc, w, err
+		// A clone holds the data once it is bound.
+		return h.existingCopy(ctx, src, pvc, pvcBound(pvc), cloneHint)
 	}
 
 	if err := h.checkClasses(ctx, opts.StorageClassName, nil); err != nil {
@@ -100,6 +92,21 @@ func (h Handler) sourceClone(ctx context.Context, opts v1alpha1.ReplicationSourc
 	return pvc, w, err
 }
 
+// existingCopy reports on the point-in-time PVC of src that already exists. complete says
+// whether the copy of src's data is finished (the copy-trigger completion is signalled then).
+func (h Handler) existingCopy(ctx context.Context, src, pvc *corev1.PersistentVolumeClaim, complete bool, hint string) (*corev1.PersistentVolumeClaim, *Wait, error) {
+	if pvc.DeletionTimestamp != nil {
+		return nil, deletingWait(kindPVC, pvc.Name), nil
+	}
+	if complete {
+		if w, err := h.copyTriggerCompleted(ctx, src); err != nil || w != nil {
+			return nil, w, err
+		}
+	}
+	w, err := h.pvcWait(ctx, pvc, hint)
+	return pvc, w, err
+}
+
 // sourceSnapshot makes (or finds) the snapshot of src and the PVC restored from it.
 func (h Handler) sourceSnapshot(ctx context.Context, opts v1alpha1.ReplicationSourceVolumeOptions, src *corev1.PersistentVolumeClaim) (*corev1.PersistentVolumeClaim, *Wait, error) {
 	name := naming.SourcePiT(h.Owner.GetName())
@@ -109,15 +116,8 @@ func (h Handler) sourceSnapshot(ctx context.Context, opts v1alpha1.ReplicationSo
 		return nil, nil, err
 	}
 	if found {
-		if pvc.DeletionTimestamp != nil {
-			return nil, deletingWait(kindPVC, name), nil
-		}
 		// The restore exists only once the snapshot was ready: the copy is complete.
-		if w, err := h.copyTriggerCompleted(ctx, src); err != nil || w != nil {
-			return nil, w, err
-		}
-		w, err := h.pvcWait(ctx, pvc, restoreHint)
-		return pvc, w, err
+		return h.existingCopy(ctx, src, pvc, true, restoreHint)
 	}
 
 	snap := &snapv1.VolumeSnapshot{}
