@@ -21,19 +21,26 @@ import (
 // waitError waits for the Synchronizing condition to report an error containing fragment.
 func waitError(t *testing.T, obj client.Object, status func() *v1alpha1.CommonStatus, fragment string) {
 	t.Helper()
-	eventually(t, "Error condition with "+fragment, func() error {
+	waitCondition(t, obj, status, v1alpha1.SynchronizingReasonError, fragment)
+	waitEvent(t, obj.GetNamespace(), obj.GetName(), "SynchronizationError", fragment)
+}
+
+// waitCondition waits for the Synchronizing condition to have reason and a message containing
+// fragment.
+func waitCondition(t *testing.T, obj client.Object, status func() *v1alpha1.CommonStatus, reason, fragment string) {
+	t.Helper()
+	eventually(t, reason+" condition with "+fragment, func() error {
 		must(t, get(ctxT(t), obj.GetNamespace(), obj.GetName(), obj))
 		st := status()
 		if st == nil {
 			return errors.New("no status")
 		}
 		c := condition(st)
-		if c == nil || c.Reason != v1alpha1.SynchronizingReasonError || !strings.Contains(c.Message, fragment) {
+		if c == nil || c.Reason != reason || !strings.Contains(c.Message, fragment) {
 			return fmt.Errorf("condition: %+v", c)
 		}
 		return nil
 	})
-	waitEvent(t, obj.GetNamespace(), obj.GetName(), "SynchronizationError", fragment)
 }
 
 // noneCreated checks that nothing was left behind by an object that could not start.
@@ -239,13 +246,12 @@ func TestStalledJobReplaced(t *testing.T) {
 	rs := newSource(ns, "stalled", "data", v1alpha1.CopyMethodDirect, nil)
 	must(t, k8s.Create(ctx, rs))
 	name := "volsync-rsync-tls-src-stalled"
-	job := &batchv1.Job{}
-	eventually(t, "Job "+name, func() error { return get(ctx, ns, name, job) })
+	job := findJob(t, ns, name) // nobody starts it
 	oldUID := job.UID
 
 	clk.Step(jobs.JobStartTimeout - time.Second)
 	poke(t, rs)
-	waitCondition(t, rs, v1alpha1.SynchronizingReasonSync)
+	waitCondition(t, rs, func() *v1alpha1.CommonStatus { return commonOf(rs.Status) }, v1alpha1.SynchronizingReasonSync, "")
 	must(t, get(ctx, ns, name, job))
 	if job.UID != oldUID {
 		t.Fatal("a Job was replaced before its start timeout")
@@ -270,27 +276,12 @@ func TestStalledJobReplaced(t *testing.T) {
 	}
 	// Its pod starts and the sync completes: the error clears.
 	startJob(t, job)
-	waitCondition(t, rs, v1alpha1.SynchronizingReasonSync)
+	waitCondition(t, rs, func() *v1alpha1.CommonStatus { return commonOf(rs.Status) }, v1alpha1.SynchronizingReasonSync, "")
 	succeed(t, ns, name)
 	eventually(t, "recovered", func() error {
 		must(t, get(ctx, ns, "stalled", rs))
 		if rs.Status.LastSyncTime == nil {
 			return fmt.Errorf("status: %+v", rs.Status)
-		}
-		return nil
-	})
-}
-
-// waitCondition waits for the Synchronizing condition of rs to have the given reason.
-func waitCondition(t *testing.T, rs *v1alpha1.ReplicationSource, reason string) {
-	t.Helper()
-	eventually(t, "condition "+reason, func() error {
-		must(t, get(ctxT(t), rs.Namespace, rs.Name, rs))
-		if rs.Status == nil {
-			return errors.New("no status")
-		}
-		if c := condition(&rs.Status.CommonStatus); c == nil || c.Reason != reason {
-			return fmt.Errorf("condition: %+v", c)
 		}
 		return nil
 	})

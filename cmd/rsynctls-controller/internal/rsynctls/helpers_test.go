@@ -134,32 +134,59 @@ func readySnapshot(t *testing.T, ns, name string) {
 	})
 }
 
-// waitJob waits for the mover Job and returns it.
-// waitJob waits for the Job and starts it (see startJob).
-func waitJob(t *testing.T, ns, name string) *batchv1.Job {
+// findJob waits for the mover Job and returns it as it is.
+func findJob(t *testing.T, ns, name string) *batchv1.Job {
 	t.Helper()
 	job := &batchv1.Job{}
 	eventually(t, "Job "+name, func() error { return get(ctxT(t), ns, name, job) })
+	return job
+}
+
+// waitJob waits for the mover Job and starts it (see startJob).
+func waitJob(t *testing.T, ns, name string) *batchv1.Job {
+	t.Helper()
+	job := findJob(t, ns, name)
 	startJob(t, job)
 	return job
 }
 
-// startJob plays the Job controller creating the pod of a new Job: status.active becomes the
-// Job's parallelism (0 when paused).
-func startJob(t *testing.T, job *batchv1.Job) {
+// updateJobStatus reads job, lets change edit it (false: nothing to write) and writes its
+// status, again on a conflict (the controller annotates its Jobs).
+func updateJobStatus(t *testing.T, job *batchv1.Job, change func() bool) {
 	t.Helper()
 	ctx := ctxT(t)
 	must(t, clientretry.RetryOnConflict(clientretry.DefaultRetry, func() error {
 		if err := get(ctx, job.Namespace, job.Name, job); err != nil {
 			return err
 		}
-		p := ptr.Deref(job.Spec.Parallelism, 1)
-		if len(job.Status.Conditions) > 0 || job.Status.Active == p {
+		if !change() {
 			return nil
 		}
-		job.Status.Active = p
 		return k8s.Status().Update(ctx, job)
 	}))
+}
+
+// startJob plays the Job controller creating the pod of a new Job: status.active becomes the
+// Job's parallelism (0 when paused).
+func startJob(t *testing.T, job *batchv1.Job) {
+	t.Helper()
+	updateJobStatus(t, job, func() bool {
+		p := ptr.Deref(job.Spec.Parallelism, 1)
+		if len(job.Status.Conditions) > 0 || job.Status.Active == p {
+			return false
+		}
+		job.Status.Active = p
+		return true
+	})
+}
+
+// setStartTime sets status.startTime the way the Job controller does when it starts a Job.
+func setStartTime(job *batchv1.Job) metav1.Time {
+	now := metav1.Now()
+	if job.Status.StartTime == nil {
+		job.Status.StartTime = &now
+	}
+	return now
 }
 
 // moverPod plays the Job controller and kubelet: a pod of the Job that ended in phase with
@@ -189,21 +216,14 @@ func moverPod(t *testing.T, job *batchv1.Job, n int, phase corev1.PodPhase, mess
 // finishJob marks a Job as finished the way the Job controller does.
 func finishJob(t *testing.T, job *batchv1.Job, succeeded bool, failedPods int32) {
 	t.Helper()
-	ctx := ctxT(t)
-	must(t, clientretry.RetryOnConflict(clientretry.DefaultRetry, func() error {
-		if err := get(ctx, job.Namespace, job.Name, job); err != nil {
-			return err
-		}
+	updateJobStatus(t, job, func() bool {
 		setFinished(job, succeeded, failedPods)
-		return k8s.Status().Update(ctx, job)
-	}))
+		return true
+	})
 }
 
 func setFinished(job *batchv1.Job, succeeded bool, failedPods int32) {
-	now := metav1.Now()
-	if job.Status.StartTime == nil {
-		job.Status.StartTime = &now
-	}
+	now := setStartTime(job)
 	job.Status.Active = 0
 	job.Status.Failed = failedPods
 	if succeeded {
@@ -224,18 +244,11 @@ func setFinished(job *batchv1.Job, succeeded bool, failedPods int32) {
 // failPod records one failed pod in a running Job's status.
 func failPod(t *testing.T, job *batchv1.Job, failed int32) {
 	t.Helper()
-	ctx := ctxT(t)
-	must(t, clientretry.RetryOnConflict(clientretry.DefaultRetry, func() error {
-		if err := get(ctx, job.Namespace, job.Name, job); err != nil {
-			return err
-		}
-		now := metav1.Now()
-		if job.Status.StartTime == nil {
-			job.Status.StartTime = &now
-		}
+	updateJobStatus(t, job, func() bool {
+		setStartTime(job)
 		job.Status.Failed = failed
-		return k8s.Status().Update(ctx, job)
-	}))
+		return true
+	})
 }
 
 const successJSON = `{"outcome":"Successful","bytesSent":4096,"filesTransferred":7,"durationSeconds":2.5}`

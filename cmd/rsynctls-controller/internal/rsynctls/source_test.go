@@ -142,21 +142,7 @@ func TestSourceDirectCoSchedules(t *testing.T) {
 	ctx := ctxT(t)
 	ns := newNamespace(t, nil)
 	sourcePVC(t, ns, "data")
-	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-" + ns, Labels: map[string]string{"kubernetes.io/hostname": "host-" + ns}}}
-	must(t, k8s.Create(ctx, node))
-	app := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "app", Namespace: ns},
-		Spec: corev1.PodSpec{
-			NodeName:    node.Name,
-			Containers:  []corev1.Container{{Name: "app", Image: "app"}},
-			Tolerations: []corev1.Toleration{{Key: "dedicated", Operator: corev1.TolerationOpExists}},
-			Volumes: []corev1.Volume{{Name: "d", VolumeSource: corev1.VolumeSource{
-				PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "data"}}}},
-		},
-	}
-	must(t, k8s.Create(ctx, app))
-	app.Status.Phase = corev1.PodRunning
-	must(t, k8s.Status().Update(ctx, app))
+	runningApp(t, ns, "data", corev1.Toleration{Key: "dedicated", Operator: corev1.TolerationOpExists})
 
 	rs := newSource(ns, "direct", "data", v1alpha1.CopyMethodDirect, nil)
 	must(t, k8s.Create(ctx, rs))
@@ -181,20 +167,7 @@ func TestMoverVolumePlacesMover(t *testing.T) {
 	ns := newNamespace(t, nil)
 	sourcePVC(t, ns, "data")
 	sourcePVC(t, ns, "extra")
-	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-" + ns, Labels: map[string]string{"kubernetes.io/hostname": "host-" + ns}}}
-	must(t, k8s.Create(ctx, node))
-	app := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "app", Namespace: ns},
-		Spec: corev1.PodSpec{
-			NodeName:   node.Name,
-			Containers: []corev1.Container{{Name: "app", Image: "app"}},
-			Volumes: []corev1.Volume{{Name: "e", VolumeSource: corev1.VolumeSource{
-				PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "extra"}}}},
-		},
-	}
-	must(t, k8s.Create(ctx, app))
-	app.Status.Phase = corev1.PodRunning
-	must(t, k8s.Status().Update(ctx, app))
+	runningApp(t, ns, "extra")
 
 	rs := newSource(ns, "withvol", "data", v1alpha1.CopyMethodDirect, nil)
 	rs.Spec.RsyncTLS.MoverVolumes = []v1alpha1.MoverVolume{{MountPath: "extra", VolumeSource: v1alpha1.MoverVolumeSource{
@@ -204,6 +177,28 @@ func TestMoverVolumePlacesMover(t *testing.T) {
 	if got := job.Spec.Template.Spec.NodeSelector["kubernetes.io/hostname"]; got != "host-"+ns {
 		t.Fatalf("mover not placed with its moverVolume's users: nodeSelector %v", job.Spec.Template.Spec.NodeSelector)
 	}
+}
+
+// runningApp creates a Node labelled kubernetes.io/hostname=host-<ns> and a running
+// application pod on it that uses claim.
+func runningApp(t *testing.T, ns, claim string, tolerations ...corev1.Toleration) {
+	t.Helper()
+	ctx := ctxT(t)
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-" + ns, Labels: map[string]string{"kubernetes.io/hostname": "host-" + ns}}}
+	must(t, k8s.Create(ctx, node))
+	app := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "app", Namespace: ns},
+		Spec: corev1.PodSpec{
+			NodeName:    node.Name,
+			Containers:  []corev1.Container{{Name: "app", Image: "app"}},
+			Tolerations: tolerations,
+			Volumes: []corev1.Volume{{Name: "d", VolumeSource: corev1.VolumeSource{
+				PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim}}}},
+		},
+	}
+	must(t, k8s.Create(ctx, app))
+	app.Status.Phase = corev1.PodRunning
+	must(t, k8s.Status().Update(ctx, app))
 }
 
 // TestSourceSchedule checks nextSyncTime, schedule-driven syncs and a missed interval.
