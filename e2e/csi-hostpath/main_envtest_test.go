@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -21,6 +18,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/yaml"
+
+	"github.com/volsync-go/volsync/e2e/csi-hostpath/internal/envtestassets"
 )
 
 func init() {
@@ -28,35 +27,10 @@ func init() {
 	logf.SetLogger(klog.Background())
 }
 
-// assetsDir returns KUBEBUILDER_ASSETS or builds kube-apiserver and etcd with the
-// repository's hack/k8s-bins.sh (slow the first time, cached afterwards).
-func assetsDir() (string, error) {
-	if d := os.Getenv("KUBEBUILDER_ASSETS"); d != "" {
-		return d, nil
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for dir := wd; ; dir = filepath.Dir(dir) {
-		script := filepath.Join(dir, "hack", "k8s-bins.sh")
-		if _, err := os.Stat(script); err == nil {
-			out, err := exec.Command("bash", script).Output()
-			if err != nil {
-				return "", fmt.Errorf("%s: %w", script, err)
-			}
-			return strings.TrimSpace(string(out)), nil
-		}
-		if filepath.Dir(dir) == dir {
-			return "", fmt.Errorf("KUBEBUILDER_ASSETS is not set and hack/k8s-bins.sh was not found above %s", wd)
-		}
-	}
-}
-
 // startEnv starts kube-apiserver and etcd (with the CRDs in crdDirs) and returns an admin client.
 func startEnv(t *testing.T, crdDirs ...string) (*envtest.Environment, *kubernetes.Clientset) {
 	t.Helper()
-	dir, err := assetsDir()
+	dir, err := envtestassets.Dir()
 	if err != nil {
 		t.Fatalf("envtest binaries: %v", err)
 	}

@@ -8,9 +8,7 @@ package provisioner_test
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -33,6 +31,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/volsync-go/volsync/e2e/csi-hostpath/internal/driver"
+	"github.com/volsync-go/volsync/e2e/csi-hostpath/internal/envtestassets"
 	"github.com/volsync-go/volsync/e2e/csi-hostpath/internal/provisioner"
 	"github.com/volsync-go/volsync/e2e/csi-hostpath/internal/treesum"
 )
@@ -66,31 +65,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// assetsDir returns KUBEBUILDER_ASSETS or builds the binaries with the repository's
-// hack/k8s-bins.sh (slow the first time, cached afterwards).
-func assetsDir() (string, error) {
-	if d := os.Getenv("KUBEBUILDER_ASSETS"); d != "" {
-		return d, nil
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for dir := wd; ; dir = filepath.Dir(dir) {
-		script := filepath.Join(dir, "hack", "k8s-bins.sh")
-		if _, err := os.Stat(script); err == nil {
-			out, err := exec.Command("bash", script).Output()
-			if err != nil {
-				return "", fmt.Errorf("%s: %w", script, err)
-			}
-			return strings.TrimSpace(string(out)), nil
-		}
-		if filepath.Dir(dir) == dir {
-			return "", fmt.Errorf("KUBEBUILDER_ASSETS is not set and hack/k8s-bins.sh was not found above %s", wd)
-		}
-	}
-}
-
 func snapshotCRD(kind, plural string, scope apiextensionsv1.ResourceScope) *apiextensionsv1.CustomResourceDefinition {
 	preserve := true
 	return &apiextensionsv1.CustomResourceDefinition{
@@ -118,7 +92,7 @@ func snapshotCRD(kind, plural string, scope apiextensionsv1.ResourceScope) *apie
 func env(t *testing.T) {
 	t.Helper()
 	envOnce.Do(func() {
-		dir, err := assetsDir()
+		dir, err := envtestassets.Dir()
 		if err != nil {
 			envErr = err
 			return
