@@ -86,15 +86,24 @@ type Runner struct {
 	StartedNote string
 }
 
-// Run creates the Job if needed and reports its state. A failed pod is reported (event,
+// Run creates the Job if needed and reports its state. The user's moverVolumes are checked
+// first (CheckMoverVolumes), and a mover nothing placed yet runs next to the users of the
+// first PVC among them. A failed pod is reported (event,
 // latestMoverStatus, error) while Kubernetes retries it; a failed Job is replaced after a
 // delay that doubles per failure (JobRetryBase..JobRetryCap), so failures are loud and
 // retries never hot-loop.
 func (r Runner) Run(ctx context.Context, s Spec) (Outcome, error) {
 	logger := log.FromContext(ctx).WithValues("job", s.Name)
+	volumePVC, err := CheckMoverVolumes(ctx, r.APIReader, s.Owner.GetNamespace(), s.Config)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if err := s.CoScheduleWith(ctx, r.APIReader, volumePVC); err != nil {
+		return Outcome{}, err
+	}
 	desired := Build(s)
 	job := &batchv1.Job{}
-	err := r.Client.Get(ctx, client.ObjectKey{Namespace: desired.Namespace, Name: desired.Name}, job)
+	err = r.Client.Get(ctx, client.ObjectKey{Namespace: desired.Namespace, Name: desired.Name}, job)
 	if apierrors.IsNotFound(err) {
 		return r.create(ctx, s, desired, 0)
 	}

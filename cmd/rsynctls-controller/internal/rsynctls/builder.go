@@ -156,17 +156,10 @@ func (b base) runJob(ctx context.Context, j job, status **v1alpha1.MoverStatus) 
 		Data: j.data, WritableData: j.writable, Volumes: []corev1.Volume{kv}, Mounts: []corev1.VolumeMount{km},
 		Config: j.config, Labels: b.podLabels(), Debug: b.debug(),
 	}
-	volumePVC, err := jobs.CheckMoverVolumes(ctx, b.env.APIReader, b.owner.GetNamespace(), j.config)
-	if err != nil {
-		return false, mover.Result{}, err
-	}
 	if j.direct {
 		if err := spec.CoSchedule(ctx, b.env.APIReader); err != nil {
 			return false, mover.Result{}, err
 		}
-	}
-	if err := spec.CoScheduleWith(ctx, b.env.APIReader, volumePVC); err != nil {
-		return false, mover.Result{}, err
 	}
 	o, err := b.jobs.Run(ctx, spec)
 	if err != nil {
