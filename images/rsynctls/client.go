@@ -7,12 +7,26 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/volsync-go/volsync/images/contract/psk"
 	"github.com/volsync-go/volsync/images/internal/proc"
 	"github.com/volsync-go/volsync/images/internal/result"
 	"github.com/volsync-go/volsync/images/internal/stunnel"
+)
+
+const (
+	// keepErrLines bounds the rsync error lines kept to explain a failure.
+	keepErrLines = 200
+	// maxNamedPaths and maxPathChars bound the unreadable paths named in a failure, so the
+	// result stays within the termination message's size.
+	maxNamedPaths = 3
+	maxPathChars  = 200
+	// privilegedMoversAnnotation is the namespace annotation that lets VolSync run movers as
+	// root (the controller's v1alpha1.PrivilegedMoversNamespaceAnnotation; this module has no dependencies).
+	privilegedMoversAnnotation = "volsync.backube/privileged-movers"
 )
 
 // failure is why one attempt failed and whether another attempt may help.
@@ -93,7 +107,7 @@ func (c *Client) run(ctx context.Context) (Stats, error) {
 	return stats, nil
 }
 
-func (c *Client) writeConfig(psks []stunnel.PSK) error {
+func (c *Client) writeConfig(psks []psk.PSK) error {
 	secrets := filepath.Join(c.tmp, "psk.txt")
 	if err := stunnel.WriteSecrets(secrets, psks); err != nil {
 		return err
@@ -210,7 +224,6 @@ func (c *Client) rsync(ctx context.Context, args []string, stdout proc.LineFunc)
 	cmd := exec.Command(c.tools.Rsync, args...)
 	cmd.Env = c.env
 	var errLines []string
-	const keepErrLines = 200
 	rc, err := proc.Run(ctx, cmd, stdout, func(line string) {
 		c.log.Printf("rsync: %s", line)
 		if len(errLines) < keepErrLines {
@@ -252,6 +265,7 @@ func (c *Client) classify(rc int, errLines []string) error {
 		}
 	}
 	dest := c.cfg.DisplayDestination()
+	unreadable := unreadablePaths(errLines, c.cfg.DataDir)
 	switch {
 	case tlsFailed != "":
 		return &failure{reason: fmt.Sprintf("TLS handshake with %s failed: PSK mismatch? (%s)", dest, tlsAlert(tlsFailed))}
@@ -259,11 +273,45 @@ func (c *Client) classify(rc int, errLines []string) error {
 		return &failure{reason: "stunnel client failed: " + configFailed}
 	case connectFailed != "":
 		return &failure{reason: connectCause(connectFailed), transient: true, unreachable: true}
+	case rc == rsyncPartial && len(unreadable) > 0:
+		return &failure{reason: unreadableReason(unreadable, len(errLines) >= keepErrLines, os.Geteuid())}
 	case transientExitCodes[rc]:
 		return &failure{reason: fmt.Sprintf("connection to %s failed (rsync exit %d: %s)", dest, rc, lastRsyncError(errLines)), transient: true}
 	default:
 		return &failure{reason: fmt.Sprintf("rsync exit %d: %s", rc, lastRsyncError(errLines))}
 	}
+}
+
+// unreadableReason explains a sync that failed because the mover's user may not read some source
+// entries, naming the first few and what the user can do. A partial copy is never accepted: the
+// destination would keep an image without those files and nobody would notice.
+func unreadableReason(paths []string, more bool, uid int) string {
+	shown := make([]string, 0, maxNamedPaths)
+	for _, p := range paths[:min(len(paths), maxNamedPaths)] {
+		if len(p) > maxPathChars {
+			p = p[:maxPathChars] + "..."
+		}
+		shown = append(shown, strconv.Quote(p))
+	}
+	count := strconv.Itoa(len(paths)) + " source entries"
+	if len(paths) == 1 {
+		count = "1 source entry"
+	}
+	if more {
+		count = "at least " + count
+	}
+	list := strings.Join(shown, ", ")
+	if len(paths) > len(shown) {
+		list += ", ..."
+	}
+	if uid == 0 {
+		return fmt.Sprintf("rsync exit %d: root cannot read %s (permission denied, e.g. an NFS export that squashes root): %s; "+
+			"make them readable or run the mover as their owner with moverSecurityContext", rsyncPartial, count, list)
+	}
+	return fmt.Sprintf("rsync exit %d: the mover (uid %d) cannot read %s (permission denied): %s; "+
+		"a non-root mover reads only what its uid, its groups or everyone may read (directories must also be searchable): "+
+		"run it as the application's user (moverSecurityContext with the application's runAsUser, runAsGroup and fsGroup) "+
+		"or allow privileged movers with the namespace annotation %s=\"true\"", rsyncPartial, uid, count, list, privilegedMoversAnnotation)
 }
 
 // tlsAlert keeps the OpenSSL reason ("binder does not verify", "sslv3 alert illegal parameter")

@@ -163,6 +163,29 @@ func onlyRootAttrErrors(errLines []string) bool {
 	return n > 0
 }
 
+// unreadableEntry matches the sender's report of a source entry it may not read: a file it
+// cannot open, a directory it cannot list, an entry it cannot stat or read attributes of.
+var unreadableEntry = regexp.MustCompile(`^rsync: \[sender\] .*?"(.+)".*: Permission denied \(13\)$`)
+
+// unreadablePaths returns the source entries rsync could not read, relative to dataDir, in the
+// order rsync reported them.
+func unreadablePaths(errLines []string, dataDir string) []string {
+	root := strings.TrimSuffix(dataDir, "/") + "/"
+	var out []string
+	for _, l := range errLines {
+		m := unreadableEntry.FindStringSubmatch(l)
+		if m == nil {
+			continue
+		}
+		rel := strings.TrimPrefix(m[1], root)
+		if rel == "" || rel == "." || m[1]+"/" == root {
+			rel = "."
+		}
+		out = append(out, rel)
+	}
+	return out
+}
+
 // lastRsyncError is the most telling error line: the first specific one, else the summary.
 func lastRsyncError(errLines []string) string {
 	var summary string

@@ -146,3 +146,49 @@ func TestLoadConfig(t *testing.T) {
 		t.Error("port 70000 accepted")
 	}
 }
+
+func TestUnreadablePaths(t *testing.T) {
+	summary := "rsync error: some files/attrs were not transferred (see previous errors) (code 23) at main.c(1394) [sender=3.5.0]"
+	lines := []string{
+		`rsync: [sender] opendir "/data/closed" failed: Permission denied (13)`,
+		`rsync: [generator] failed to set permissions on "." (in data): Operation not permitted (1)`,
+		`rsync: [sender] send_files failed to open "/data/secret": Permission denied (13)`,
+		`rsync: [sender] send_files failed to open "/data/sub/we ird"name": Permission denied (13)`,
+		`rsync: [sender] get_xattr_names: llistxattr("/data/x",1024) failed: Permission denied (13)`,
+		`rsync: [sender] change_dir "/data" failed: Permission denied (13)`,
+		`rsync: [receiver] mkstemp "/data/.a.x" failed: Permission denied (13)`,
+		`rsync: [sender] send_files failed to open "/data/gone": No such file or directory (2)`,
+		`IO error encountered -- skipping file deletion`,
+		summary,
+	}
+	got := unreadablePaths(lines, "/data")
+	want := []string{"closed", "secret", `sub/we ird"name`, "x", "."}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	if got := unreadablePaths([]string{summary}, "/data/"); len(got) != 0 {
+		t.Fatalf("no unreadable path in %q: %q", summary, got)
+	}
+}
+
+func TestUnreadableReason(t *testing.T) {
+	long := strings.Repeat("d/", 300) + "f"
+	got := unreadableReason([]string{"secret", "closed", long, "fourth"}, false, 65534)
+	for _, want := range []string{
+		"rsync exit 23: the mover (uid 65534) cannot read 4 source entries (permission denied)", `"secret", "closed", "d/d/`,
+		`...", ...;`, "moverSecurityContext", `volsync.backube/privileged-movers="true"`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("reason lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "fourth") || len(got) > 1024 {
+		t.Errorf("reason names more than %d paths or is too long (%d bytes): %s", maxNamedPaths, len(got), got)
+	}
+	if got := unreadableReason([]string{"a"}, true, 65534); !strings.Contains(got, "at least 1 source entry") {
+		t.Errorf("a truncated error list must not claim an exact count: %s", got)
+	}
+	if got := unreadableReason([]string{"a"}, false, 0); !strings.Contains(got, "root cannot read 1 source entry") || strings.Contains(got, "privileged-movers") {
+		t.Errorf("root: %s", got)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/volsync-go/volsync/images/contract/psk"
 	"github.com/volsync-go/volsync/images/internal/proc"
 	"github.com/volsync-go/volsync/images/internal/result"
 	"github.com/volsync-go/volsync/images/internal/stunnel"
@@ -144,7 +145,7 @@ func (s *server) run(ctx context.Context) (result.Result, error) {
 	return readMarker(marker), nil
 }
 
-func (s *server) writeConfig(tools Tools, psks []stunnel.PSK, controlDir string) (string, error) {
+func (s *server) writeConfig(tools Tools, psks []psk.PSK, controlDir string) (string, error) {
 	secrets := filepath.Join(s.tmp, "psk.txt")
 	if err := stunnel.WriteSecrets(secrets, psks); err != nil {
 		return "", err

@@ -236,9 +236,9 @@ func TestMalformedPSK(t *testing.T) {
 			e := newEnv(t, "psk", 0, "")
 			must(os.WriteFile(e.key, []byte(content), 0o600))
 			srv := e.start("server", rsynctls.EnvListenPort+"="+strconv.Itoa(freePort(t)))
-			checkFailed(t, e, srv, srv.wait(t, exitTimeout), rsynctls.ExitFailed, "malformed PSK file", e.key)
+			checkFailed(t, e, srv, srv.wait(t, exitTimeout), rsynctls.ExitFailed, "PSK file "+e.key+": malformed PSK")
 			cli, rc := e.runClient(freePort(t), exitTimeout)
-			checkFailed(t, e, cli, rc, rsynctls.ExitFailed, "malformed PSK file")
+			checkFailed(t, e, cli, rc, rsynctls.ExitFailed, "PSK file "+e.key+": malformed PSK")
 			if content != "" && strings.Contains(cli.errOut()+cli.out()+srv.errOut()+srv.out(), content[8:]) {
 				t.Error("the key was printed")
 			}
@@ -265,16 +265,60 @@ func TestFailedSyncDoesNotSignalDone(t *testing.T) {
 	srv := dst.startServer(port)
 	cli, rc := src.runClient(port, exitTimeout)
 	checkFailed(t, src, cli, rc, rsynctls.ExitFailed, "rsync exit 23", "secret")
-	markers, _ := filepath.Glob(filepath.Join(dst.tmp, "rsync-tls-server-*", rsynctls.ControlModule, rsynctls.DoneMarker))
-	if len(markers) != 0 || !srv.running() {
-		t.Fatalf("a failed sync signalled completion (markers %v, server running %v)", markers, srv.running())
-	}
+	checkNotCompleted(t, dst, srv)
 	// Stopped by Kubernetes: a failed result, not a hang.
 	must(srv.cmd.Process.Signal(syscall.SIGTERM))
 	checkFailed(t, dst, srv, srv.wait(t, exitTimeout), rsynctls.ExitFailed, "terminated before the source finished")
 	if leftovers, _ := filepath.Glob(filepath.Join(dst.tmp, "*")); len(leftovers) != 0 {
 		t.Errorf("temporary files left behind: %v", leftovers)
 	}
+}
+
+// checkNotCompleted checks that the destination got no completion marker and still waits.
+func checkNotCompleted(t *testing.T, dst *env, srv *mover) {
+	t.Helper()
+	markers, _ := filepath.Glob(filepath.Join(dst.tmp, "rsync-tls-server-*", rsynctls.ControlModule, rsynctls.DoneMarker))
+	if len(markers) != 0 || !srv.running() {
+		t.Fatalf("a failed sync signalled completion (markers %v, server running %v)", markers, srv.running())
+	}
+}
+
+// TestUnprivilegedSourceOtherUsersFiles: the default source mover (uid 65534) copies what the
+// application (another uid) lets everyone read, and when some entries are not readable it fails,
+// naming them and what to do: never a partial copy reported as a success.
+func TestUnprivilegedSourceOtherUsersFiles(t *testing.T) {
+	requireTools(t)
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the test writes files as another uid and runs the source mover as uid 65534 (CI runs as root)")
+	}
+	const appUID = 1000
+	psk := newPSK("volsync")
+	src, dst := newEnv(t, "src", nobody, psk), newEnv(t, "dst", nobody, psk)
+	p := func(rel string) string { return filepath.Join(src.data, rel) }
+	must(os.MkdirAll(p("docs/sub"), 0o755))
+	must(os.WriteFile(p("docs/readme.txt"), []byte("world-readable"), 0o644))
+	must(os.WriteFile(p("docs/run.sh"), []byte("#!/bin/sh\n"), 0o755))
+	must(os.WriteFile(p("docs/sub/group.txt"), []byte("group and world"), 0o664))
+	must(os.Link(p("docs/readme.txt"), p("docs/sub/hardlink")))
+	must(os.Symlink("docs/readme.txt", p("latest")))
+	chownTree(t, src.data, appUID)
+	setTimes(t, src.data)
+
+	sync1(t, src, dst, exitTimeout)
+	// Contents, modes, times, symlinks and hard links arrive; every entry belongs to the mover.
+	compareTrees(t, src.data, dst.data, compareOpts{ownerUID: nobody, skipRoot: true})
+
+	// What the application keeps to itself.
+	must(os.WriteFile(p("docs/secret.key"), []byte("owner only"), 0o600))
+	must(os.MkdirAll(p("private/cache"), 0o700))
+	must(os.WriteFile(p("private/cache/x"), []byte("x"), 0o644))
+	chownTree(t, src.data, appUID)
+	port := freePort(t)
+	srv := dst.startServer(port)
+	cli, rc := src.runClient(port, exitTimeout)
+	checkFailed(t, src, cli, rc, rsynctls.ExitFailed, "the mover (uid 65534) cannot read 2 source entries (permission denied)",
+		`"docs/secret.key"`, `"private"`, "moverSecurityContext", `volsync.backube/privileged-movers="true"`)
+	checkNotCompleted(t, dst, srv)
 }
 
 func TestConfigurationErrors(t *testing.T) {

@@ -7,63 +7,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/volsync-go/volsync/images/contract/psk"
 )
 
 const key32 = "0123456789abcdef0123456789ABCDEF"
 
-func TestParsePSK(t *testing.T) {
-	cases := []struct {
-		name    string
-		in      string
-		want    []PSK
-		wantErr string
-	}{
-		{name: "generated", in: "volsync:" + key32 + key32 + "\n", want: []PSK{{"volsync", key32 + key32}}},
-		{name: "docs example", in: "1:23b7395fafc3e842bd8ac0fe142e6ad1", want: []PSK{{"1", "23b7395fafc3e842bd8ac0fe142e6ad1"}}},
-		{name: "crlf and blank lines", in: "\r\na:" + key32 + "\r\n\r\nb:" + key32 + "\r\n", want: []PSK{{"a", key32}, {"b", key32}}},
-		{name: "empty", in: "", wantErr: "no <identity>:<key> line"},
-		{name: "no colon", in: "volsync" + key32, wantErr: "line 1: want <identity>:"},
-		{name: "empty identity", in: ":" + key32, wantErr: "empty identity"},
-		{name: "short key", in: "v:abcdef", wantErr: "key has 6 characters"},
-		{name: "odd key", in: "v:" + key32 + "a", wantErr: "odd number"},
-		{name: "not hex", in: "v:" + strings.Repeat("zz", 16), wantErr: "not hexadecimal"},
-		{name: "space in identity", in: "a b:" + key32, wantErr: "printable ASCII"},
-		{name: "duplicate", in: "a:" + key32 + "\na:" + key32, wantErr: "line 2: identity \"a\" appears twice"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := ParsePSK([]byte(tc.in))
-			if tc.wantErr != "" {
-				if err == nil || !errors.Is(err, ErrMalformedPSK) || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("got error %v, want one containing %q", err, tc.wantErr)
-				}
-				if strings.Contains(err.Error(), "zzzz") || strings.Contains(err.Error(), key32) {
-					t.Fatalf("error shows key material: %v", err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if fmt.Sprint(got) != fmt.Sprint(tc.want) || len(got) != len(tc.want) || got[0].Key != tc.want[0].Key {
-				t.Fatalf("got %v, want %v", got, tc.want)
-			}
-		})
-	}
-}
-
-func TestPSKStringHidesKey(t *testing.T) {
-	p := PSK{Identity: "volsync", Key: key32}
-	for _, s := range []string{p.String(), fmt.Sprintf("%v %+v %#v", p, p, p)} {
-		if strings.Contains(s, key32) {
-			t.Fatalf("key shown: %s", s)
-		}
-	}
-}
-
 func TestWriteSecretsIsPrivate(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "psk.txt")
-	if err := WriteSecrets(path, []PSK{{"volsync", key32}}); err != nil {
+	if err := WriteSecrets(path, []psk.PSK{{Identity: "volsync", Key: key32}}); err != nil {
 		t.Fatal(err)
 	}
 	fi, err := os.Stat(path)
@@ -77,6 +29,65 @@ func TestWriteSecretsIsPrivate(t *testing.T) {
 	if err != nil || len(psks) != 1 || psks[0].Key != key32 {
 		t.Fatalf("round trip: %v %v", psks, err)
 	}
+}
+
+func TestParsePSKFileNamesFileNotKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "psk.txt")
+	if err := os.WriteFile(path, []byte("volsync:"+strings.Repeat("zz", 16)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := ParsePSKFile(path)
+	if !errors.Is(err, psk.ErrMalformed) || !strings.Contains(err.Error(), "PSK file "+path+": malformed PSK: line 1: key is not hexadecimal") {
+		t.Fatalf("got %v", err)
+	}
+	if strings.Contains(err.Error(), "zzzz") {
+		t.Fatalf("error shows key material: %v", err)
+	}
+	if _, err := ParsePSKFile(filepath.Join(t.TempDir(), "absent")); err == nil || !strings.Contains(err.Error(), "reading PSK file") {
+		t.Fatalf("missing file: %v", err)
+	}
+}
+
+// FuzzPSKFileMatchesContract: the mover accepts a key file exactly when the shared format
+// (which the controller checks) accepts its content, and hands stunnel the same entries.
+func FuzzPSKFileMatchesContract(f *testing.F) {
+	for _, seed := range []string{
+		"volsync:" + key32 + key32 + "\n", "a:" + key32 + "\r\nb:" + key32, "", "\n", "volsync:this-is-not-hex-but-long",
+		"v:" + key32 + "a", ":" + key32, "a b:" + key32, "a:" + key32 + "\na:" + key32, "\xff:" + key32,
+	} {
+		f.Add([]byte(seed))
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(dir, "psk.txt")
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		fromFile, fileErr := ParsePSKFile(path)
+		want, err := psk.Parse(data)
+		if (fileErr == nil) != (err == nil) {
+			t.Fatalf("file %v, contract %v", fileErr, err)
+		}
+		if fmt.Sprintf("%#v", fromFile) != fmt.Sprintf("%#v", want) {
+			t.Fatalf("entries differ: %v vs %v", fromFile, want)
+		}
+		if err != nil {
+			return
+		}
+		// What stunnel reads back is what the user gave.
+		if err := WriteSecrets(path, fromFile); err != nil {
+			t.Fatal(err)
+		}
+		again, err := ParsePSKFile(path)
+		if err != nil || len(again) != len(want) {
+			t.Fatalf("round trip: %v %v", again, err)
+		}
+		for i := range again {
+			if again[i] != want[i] {
+				t.Fatalf("round trip entry %d differs", i)
+			}
+		}
+	})
 }
 
 func TestRenderTLS13PSKOnly(t *testing.T) {

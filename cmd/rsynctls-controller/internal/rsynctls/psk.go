@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"regexp"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -15,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
+	"github.com/volsync-go/volsync/images/contract/psk"
 )
 
 const (
@@ -26,12 +26,8 @@ const (
 	pskRandomBytes = 64
 )
 
-var (
-	// ErrKeySecret is wrapped by every problem with a key Secret.
-	ErrKeySecret = errors.New("invalid key Secret")
-	// pskFormat is stunnel's "<identity>:<key>" with a key of at least 16 characters.
-	pskFormat = regexp.MustCompile(`^[^:\s]{1,128}:[[:graph:]]{16,}$`)
-)
+// ErrKeySecret is wrapped by every problem with a key Secret.
+var ErrKeySecret = errors.New("invalid key Secret")
 
 // keySecretName is the name of a generated key Secret (the reference's, on both sides).
 func keySecretName(owner string) string { return "volsync-rsync-tls-" + owner }
@@ -45,14 +41,10 @@ func newPSK() (string, error) {
 	return pskIdentity + ":" + hex.EncodeToString(b), nil
 }
 
-// ValidPSK reports whether data is a usable stunnel PSK line.
-func ValidPSK(data []byte) bool {
-	s := string(data)
-	if n := len(s); n > 0 && s[n-1] == '\n' {
-		s = s[:n-1]
-	}
-	return pskFormat.MatchString(s)
-}
+// checkPSK reports why data is not a key the mover accepts. It is the mover's own check
+// (images/contract/psk), so a key accepted here never fails in the mover after a Job was
+// started. Errors never contain key material.
+func checkPSK(data []byte) error { return psk.Validate(data) }
 
 // ensureKeySecret returns the name of the Secret holding the PSK: the user's (checked, never
 // shown) or a generated one created once, owned by owner. generated tells which.
@@ -69,8 +61,8 @@ func ensureKeySecret(ctx context.Context, c client.Client, owner client.Object, 
 		if !ok {
 			return "", false, fmt.Errorf("%w: Secret %s has no key %s", ErrKeySecret, *user, PSKKey)
 		}
-		if !ValidPSK(data) {
-			return "", false, fmt.Errorf("%w: key %s of Secret %s is not \"<identity>:<key>\" with a key of at least 16 characters", ErrKeySecret, PSKKey, *user)
+		if err := checkPSK(data); err != nil {
+			return "", false, fmt.Errorf("%w: key %s of Secret %s: %w; want %s", ErrKeySecret, PSKKey, *user, err, psk.Format)
 		}
 		return *user, false, nil
 	}
@@ -83,8 +75,8 @@ func ensureKeySecret(ctx context.Context, c client.Client, owner client.Object, 
 		if !metav1.IsControlledBy(s, owner) {
 			return "", false, fmt.Errorf("%w: Secret %s exists and was not created for %s; set keySecret to use it", ErrKeySecret, name, owner.GetName())
 		}
-		if !ValidPSK(s.Data[PSKKey]) {
-			return "", false, fmt.Errorf("%w: generated Secret %s was modified and holds no valid %s; delete it to get a new key", ErrKeySecret, name, PSKKey)
+		if err := checkPSK(s.Data[PSKKey]); err != nil {
+			return "", false, fmt.Errorf("%w: generated Secret %s was modified (%s: %w); delete it to get a new key", ErrKeySecret, name, PSKKey, err)
 		}
 		return name, true, nil
 	case !apierrors.IsNotFound(err):
