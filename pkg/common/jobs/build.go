@@ -1,21 +1,22 @@
 package jobs
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"maps"
 	"strings"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
-	"github.com/volsync-go/volsync/pkg/common/affinity"
 )
 
 // Fixed paths and names of the controller <-> mover contract.
@@ -27,6 +28,11 @@ const (
 	tmpVolume       = "tempdir"
 	moverVolPrefix  = "u-"
 	moverVolRoot    = "/mnt/"
+	// moverVolHashLen is how many hex digits of the mount path's hash end a moverVolume's
+	// volume name, which keeps names of different paths apart after sanitising.
+	moverVolHashLen = 8
+	// unprivilegedID is the uid, gid and fsGroup of an unprivileged mover.
+	unprivilegedID int64 = 65534
 	// DefaultBackoffLimit is how many times Kubernetes retries a failed mover pod (with its
 	// own exponential delay, 10 s doubling to 6 min) before the Job fails.
 	DefaultBackoffLimit int32 = 4
@@ -51,6 +57,9 @@ type Data struct {
 	PVC      *corev1.PersistentVolumeClaim
 	ReadOnly bool
 }
+
+// ErrBlockUnsupported is returned for a Block data volume given to a mover without block support.
+var ErrBlockUnsupported = errors.New("use a Filesystem volume (volumeMode: Filesystem) or a mover that supports Block volumes")
 
 // Spec describes a mover Job.
 type Spec struct {
@@ -78,11 +87,25 @@ type Spec struct {
 	Config *v1alpha1.MoverConfig
 	// Labels are added to the pod (and the Job).
 	Labels map[string]string
-	// NodeSelector and Tolerations place the pod (RWO Direct co-scheduling).
+	// Direct: the mover mounts the data volume itself (copyMethod Direct), so Runner.Run places
+	// a new Job's pod next to the pods using it (an RWO volume attaches to one node).
+	Direct bool
+	// BlockSupported: the mover image handles a Block data volume (a device at /dev/block).
+	// Runner.Run refuses a Block data volume for a mover without it.
+	BlockSupported bool
+	// Proxy is the manager's proxy environment (ProxyEnv), for movers that talk to the outside.
+	Proxy []corev1.EnvVar
+	// NodeSelector and Tolerations place the pod. Runner.Run sets them when it creates the Job
+	// (Direct co-scheduling, or the users of the first PVC moverVolume); they are not part of
+	// the spec hash, so where the pod runs is decided once per Job.
 	NodeSelector map[string]string
 	Tolerations  []corev1.Toleration
 	BackoffLimit *int32
 	Debug        bool
+
+	// placeWith is the first PVC moverVolume (CheckMoverVolumes): a mover nothing else places
+	// runs next to its users.
+	placeWith *corev1.PersistentVolumeClaim
 }
 
 // Build returns the Job for a Spec: a pure function, table-tested without a client.
@@ -99,6 +122,7 @@ func Build(s Spec) *batchv1.Job {
 	}
 
 	env := append([]corev1.EnvVar{}, s.Env...)
+	env = append(env, s.Proxy...)
 	privileged := "0"
 	if s.Privileged {
 		privileged = "1"
@@ -123,14 +147,22 @@ func Build(s Spec) *batchv1.Job {
 	} else {
 		// Unprivileged by default: a fixed non-root user unless the user's moverSecurityContext says otherwise.
 		podSC.RunAsNonRoot = ptr.To(true)
-		podSC.RunAsUser = ptr.To(int64(65534))
-		podSC.RunAsGroup = ptr.To(int64(65534))
+		podSC.RunAsUser = ptr.To(unprivilegedID)
+		podSC.RunAsGroup = ptr.To(unprivilegedID)
 		if s.WritableData {
-			podSC.FSGroup = ptr.To(int64(65534))
+			podSC.FSGroup = ptr.To(unprivilegedID)
+			// Re-group the volume only when its root is not ours yet: on every later sync the
+			// kubelet would otherwise walk and chown the whole volume (chown storms on large ones).
+			podSC.FSGroupChangePolicy = ptr.To(corev1.FSGroupChangeOnRootMismatch)
 		}
 	}
 	if s.Config != nil && s.Config.MoverSecurityContext != nil {
 		podSC = s.Config.MoverSecurityContext.DeepCopy()
+		if s.WritableData && podSC.FSGroup != nil && podSC.FSGroupChangePolicy == nil {
+			// The same for a user's fsGroup on a volume VolSync writes, unless the user chose a
+			// policy: "Always" would also re-group (and re-mode) the replica on every sync.
+			podSC.FSGroupChangePolicy = ptr.To(corev1.FSGroupChangeOnRootMismatch)
+		}
 	}
 
 	volumes := []corev1.Volume{{Name: tmpVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory}}}}
@@ -140,7 +172,7 @@ func Build(s Spec) *batchv1.Job {
 		volumes = append(volumes, corev1.Volume{Name: dataVolume, VolumeSource: corev1.VolumeSource{
 			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: s.Data.PVC.Name, ReadOnly: s.Data.ReadOnly},
 		}})
-		if mode := s.Data.PVC.Spec.VolumeMode; mode != nil && *mode == corev1.PersistentVolumeBlock {
+		if isBlock(s.Data.PVC) {
 			devices = append(devices, corev1.VolumeDevice{Name: dataVolume, DevicePath: BlockDevicePath})
 		} else {
 			mounts = append(mounts, corev1.VolumeMount{Name: dataVolume, MountPath: DataMountPath, ReadOnly: s.Data.ReadOnly})
@@ -204,6 +236,24 @@ func Build(s Spec) *batchv1.Job {
 	return job
 }
 
+// CheckVolumeMode refuses a Block data volume when the mover cannot read a device, so the user
+// reads why in the condition instead of a mover failing obscurely at run time.
+func CheckVolumeMode(s Spec) error {
+	if s.BlockSupported || s.Data == nil || !isBlock(s.Data.PVC) {
+		return nil
+	}
+	ns := s.Data.PVC.Namespace
+	if ns == "" {
+		ns = s.Owner.GetNamespace()
+	}
+	return fmt.Errorf("PVC %s/%s has volumeMode Block; the %s mover supports only Filesystem volumes: %w",
+		ns, s.Data.PVC.Name, s.Container, ErrBlockUnsupported)
+}
+
+func isBlock(pvc *corev1.PersistentVolumeClaim) bool {
+	return pvc != nil && ptr.Deref(pvc.Spec.VolumeMode, corev1.PersistentVolumeFilesystem) == corev1.PersistentVolumeBlock
+}
+
 func parallelism(paused bool) int32 {
 	if paused {
 		return 0
@@ -213,10 +263,7 @@ func parallelism(paused bool) int32 {
 
 // moverVolume turns a user's moverVolume into a volume mounted under /mnt.
 func moverVolume(mv v1alpha1.MoverVolume) (corev1.Volume, corev1.VolumeMount) {
-	name := moverVolPrefix + strings.ReplaceAll(mv.MountPath, "/", "-")
-	if len(name) > 63 {
-		name = name[:63]
-	}
+	name := moverVolumeName(mv.MountPath)
 	src := corev1.VolumeSource{}
 	readOnly := false
 	switch {
@@ -234,32 +281,50 @@ func moverVolume(mv v1alpha1.MoverVolume) (corev1.Volume, corev1.VolumeMount) {
 		corev1.VolumeMount{Name: name, MountPath: moverVolRoot + mv.MountPath, ReadOnly: readOnly}
 }
 
-// hashTemplate fingerprints a pod template so an outdated Job can be recognised.
+// moverVolumeName is the pod volume name of a moverVolume: a DNS-1123 label (the API server
+// rejects anything else) made of a readable form of mountPath and a hash of the exact path, so
+// paths that read alike ("a/b" and "a-b", "Certs" and "certs") or share a long prefix never
+// share a volume. It depends only on mountPath, so it is the same on every reconcile.
+func moverVolumeName(mountPath string) string {
+	sum := sha256.Sum256([]byte(mountPath))
+	suffix := hex.EncodeToString(sum[:])[:moverVolHashLen]
+	readable := dnsLabelChars(mountPath)
+	if room := validation.DNS1123LabelMaxLength - len(moverVolPrefix) - len(suffix) - 1; len(readable) > room {
+		readable = strings.TrimRight(readable[:room], "-")
+	}
+	if readable == "" {
+		return moverVolPrefix + suffix
+	}
+	return moverVolPrefix + readable + "-" + suffix
+}
+
+// dnsLabelChars lower-cases s and turns every run of characters a DNS-1123 label does not
+// allow into one '-', trimming them at both ends.
+func dnsLabelChars(s string) string {
+	var b strings.Builder
+	dash := false
+	for _, c := range strings.ToLower(s) {
+		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' {
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			b.WriteRune(c)
+			dash = false
+			continue
+		}
+		dash = true
+	}
+	return b.String()
+}
+
+// hashTemplate fingerprints a pod template so an outdated Job can be recognised. Placement
+// (nodeSelector and tolerations, taken from where the application ran when the Job was
+// created) is left out: an application pod that stops or moves mid-sync must not restart the
+// transfer. The user's moverAffinity is spec and counts.
 func hashTemplate(t *corev1.PodTemplateSpec) string {
-	data, _ := json.Marshal(t)
+	unplaced := *t
+	unplaced.Spec.NodeSelector, unplaced.Spec.Tolerations = nil, nil
+	data, _ := json.Marshal(&unplaced)
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:8])
-}
-
-// CoSchedule pins the mover next to the pods that use its data volume when it mounts the
-// volume itself (copyMethod Direct) and the volume cannot be shared across nodes.
-func (s *Spec) CoSchedule(ctx context.Context, r client.Reader) error {
-	if s.Data == nil || s.Data.PVC == nil {
-		return nil
-	}
-	return s.CoScheduleWith(ctx, r, s.Data.PVC)
-}
-
-// CoScheduleWith pins the mover next to the pods that use pvc, unless something already placed
-// it (the reference does this for the first PVC moverVolume).
-func (s *Spec) CoScheduleWith(ctx context.Context, r client.Reader, pvc *corev1.PersistentVolumeClaim) error {
-	if pvc == nil || len(s.NodeSelector) > 0 || len(s.Tolerations) > 0 {
-		return nil
-	}
-	p, err := affinity.ForVolume(ctx, r, pvc)
-	if err != nil || p == nil {
-		return err
-	}
-	s.NodeSelector, s.Tolerations = p.NodeSelector, p.Tolerations
-	return nil
 }

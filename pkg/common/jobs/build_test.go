@@ -1,11 +1,15 @@
 package jobs
 
 import (
+	"errors"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/utils/ptr"
 
 	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
@@ -54,6 +58,9 @@ func TestBuildSecureDefaults(t *testing.T) {
 	writable.WritableData = true
 	if fs := Build(writable).Spec.Template.Spec.SecurityContext.FSGroup; fs == nil || *fs != 65534 {
 		t.Error("a destination volume must be made writable for the unprivileged mover")
+	}
+	if p := pod.SecurityContext.FSGroupChangePolicy; p != nil {
+		t.Errorf("fsGroupChangePolicy %s without an fsGroup", *p)
 	}
 	if v, _ := env(c, EnvPrivileged); v != "0" {
 		t.Errorf("%s = %q, want 0", EnvPrivileged, v)
@@ -127,7 +134,7 @@ func TestBuildUserOptions(t *testing.T) {
 	}
 	var found bool
 	for _, m := range c.VolumeMounts {
-		if m.Name == "u-certs-ca" && m.MountPath == "/mnt/certs/ca" && m.ReadOnly {
+		if m.Name == moverVolumeName("certs/ca") && m.MountPath == "/mnt/certs/ca" && m.ReadOnly {
 			found = true
 		}
 		if m.Name == "data" && !m.ReadOnly {
@@ -181,5 +188,144 @@ func TestParseResult(t *testing.T) {
 	}
 	if r, raw := ParseResult(""); r != nil || raw != "" {
 		t.Error("empty message")
+	}
+}
+
+// TestBuildWritableDataChangesGroupOnce: the default fsGroup of a destination comes with
+// fsGroupChangePolicy OnRootMismatch, so the kubelet re-groups the volume once, not on every
+// sync; a user's moverSecurityContext is taken as given.
+func TestBuildWritableDataChangesGroupOnce(t *testing.T) {
+	s := baseSpec()
+	s.WritableData = true
+	sc := Build(s).Spec.Template.Spec.SecurityContext
+	if p := sc.FSGroupChangePolicy; sc.FSGroup == nil || p == nil || *p != corev1.FSGroupChangeOnRootMismatch {
+		t.Errorf("fsGroup %v with fsGroupChangePolicy %v, want OnRootMismatch", sc.FSGroup, sc.FSGroupChangePolicy)
+	}
+	// A user's fsGroup on a volume VolSync writes gets the same policy unless the user chose one.
+	s.Config = &v1alpha1.MoverConfig{MoverSecurityContext: &corev1.PodSecurityContext{FSGroup: ptr.To(int64(5678))}}
+	if p := Build(s).Spec.Template.Spec.SecurityContext.FSGroupChangePolicy; p == nil || *p != corev1.FSGroupChangeOnRootMismatch {
+		t.Errorf("user fsGroup on the destination: fsGroupChangePolicy %v, want OnRootMismatch", p)
+	}
+	s.Config.MoverSecurityContext.FSGroupChangePolicy = ptr.To(corev1.FSGroupChangeAlways)
+	if p := Build(s).Spec.Template.Spec.SecurityContext.FSGroupChangePolicy; *p != corev1.FSGroupChangeAlways {
+		t.Errorf("the user's fsGroupChangePolicy was overridden: %s", *p)
+	}
+	// On a source (a volume VolSync only reads) the user's context is taken as given.
+	s.WritableData = false
+	s.Config.MoverSecurityContext.FSGroupChangePolicy = nil
+	if p := Build(s).Spec.Template.Spec.SecurityContext.FSGroupChangePolicy; p != nil {
+		t.Errorf("the user's source moverSecurityContext was changed: fsGroupChangePolicy %s", *p)
+	}
+}
+
+func TestMoverVolumeName(t *testing.T) {
+	long := strings.Repeat("very-long-directory/", 10) + "leaf"
+	paths := []string{
+		"certs", "certs/ca", "certs-ca", "certs_ca", "my.certs", "Certs_A", "certs_a", "a/b", "a-b", "a_b",
+		"-lead", "trail-", "..", "_", "ÄÖÜ", long, long + "2", strings.Repeat("x", 300),
+	}
+	seen := map[string]string{}
+	for _, p := range paths {
+		v, m := moverVolume(v1alpha1.MoverVolume{MountPath: p})
+		name := v.Name
+		if m.Name != name {
+			t.Errorf("mountPath %q: volume %q mounted as %q", p, name, m.Name)
+		}
+		if errs := validation.IsDNS1123Label(name); len(errs) > 0 {
+			t.Errorf("mountPath %q: volume name %q is not a DNS-1123 label: %v", p, name, errs)
+		}
+		if other, dup := seen[name]; dup {
+			t.Errorf("mountPaths %q and %q share the volume name %q", other, p, name)
+		}
+		seen[name] = p
+		if again, _ := moverVolume(v1alpha1.MoverVolume{MountPath: p}); again.Name != name {
+			t.Errorf("mountPath %q: name not stable: %q then %q", p, name, again.Name)
+		}
+	}
+	for path, prefix := range map[string]string{"certs/ca": "u-certs-ca-", "my.certs": "u-my-certs-", "Certs_A": "u-certs-a-", "..": "u-"} {
+		if v, _ := moverVolume(v1alpha1.MoverVolume{MountPath: path}); !strings.HasPrefix(v.Name, prefix) || len(v.Name) != len(prefix)+moverVolHashLen {
+			t.Errorf("volume name of %q = %q, want %q and %d hex digits", path, v.Name, prefix, moverVolHashLen)
+		}
+	}
+}
+
+// TestHashIgnoresPlacement: where the application ran when the Job was created is not spec;
+// the user's moverAffinity is.
+func TestHashIgnoresPlacement(t *testing.T) {
+	plain := Build(baseSpec()).Annotations[SpecHashAnnotation]
+	placed := baseSpec()
+	placed.NodeSelector = map[string]string{"kubernetes.io/hostname": "n1"}
+	placed.Tolerations = []corev1.Toleration{{Key: "dedicated", Operator: corev1.TolerationOpExists}}
+	job := Build(placed)
+	if job.Annotations[SpecHashAnnotation] != plain {
+		t.Error("placement changed the spec hash: a Job would be replaced when the application pod moves")
+	}
+	if job.Spec.Template.Spec.NodeSelector["kubernetes.io/hostname"] != "n1" || len(job.Spec.Template.Spec.Tolerations) != 1 {
+		t.Errorf("placement not applied: %+v", job.Spec.Template.Spec)
+	}
+	affine := baseSpec()
+	affine.Config = &v1alpha1.MoverConfig{MoverAffinity: &corev1.Affinity{PodAffinity: &corev1.PodAffinity{}}}
+	if Build(affine).Annotations[SpecHashAnnotation] == plain {
+		t.Error("a moverAffinity change must count as a spec change")
+	}
+}
+
+func TestCheckVolumeMode(t *testing.T) {
+	block := baseSpec()
+	block.Data.PVC.Namespace = "app"
+	block.Data.PVC.Spec.VolumeMode = ptr.To(corev1.PersistentVolumeBlock)
+	err := CheckVolumeMode(block)
+	if !errors.Is(err, ErrBlockUnsupported) ||
+		!strings.HasPrefix(err.Error(), "PVC app/data has volumeMode Block; the rsync-tls mover supports only Filesystem volumes") {
+		t.Errorf("CheckVolumeMode(Block) = %v", err)
+	}
+	block.BlockSupported = true
+	if err := CheckVolumeMode(block); err != nil {
+		t.Errorf("a mover with block support refused a Block volume: %v", err)
+	}
+	fs := baseSpec()
+	fs.Data.PVC.Spec.VolumeMode = ptr.To(corev1.PersistentVolumeFilesystem)
+	noData := baseSpec()
+	noData.Data = nil
+	for _, s := range []Spec{baseSpec(), fs, noData} {
+		if err := CheckVolumeMode(s); err != nil {
+			t.Errorf("CheckVolumeMode = %v for a Filesystem volume", err)
+		}
+	}
+}
+
+func TestProxyEnv(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want []corev1.EnvVar
+	}{
+		{"none set", nil, nil},
+		{"upper case", map[string]string{"HTTPS_PROXY": "http://p:3128", "NO_PROXY": ".svc"}, []corev1.EnvVar{
+			{Name: "HTTPS_PROXY", Value: "http://p:3128"}, {Name: "https_proxy", Value: "http://p:3128"},
+			{Name: "NO_PROXY", Value: ".svc"}, {Name: "no_proxy", Value: ".svc"}}},
+		{"lower case only", map[string]string{"http_proxy": "http://p:8080"}, []corev1.EnvVar{
+			{Name: "HTTP_PROXY", Value: "http://p:8080"}, {Name: "http_proxy", Value: "http://p:8080"}}},
+		{"upper wins", map[string]string{"HTTP_PROXY": "http://up", "http_proxy": "http://low"}, []corev1.EnvVar{
+			{Name: "HTTP_PROXY", Value: "http://up"}, {Name: "http_proxy", Value: "http://up"}}},
+	} {
+		got := ProxyEnv(func(k string) string { return tc.env[k] })
+		if !equality.Semantic.DeepEqual(got, tc.want) {
+			t.Errorf("%s: ProxyEnv = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestBuildProxyEnv(t *testing.T) {
+	s := baseSpec()
+	s.Proxy = ProxyEnv(func(k string) string { return map[string]string{"HTTPS_PROXY": "http://p:3128"}[k] })
+	c := Build(s).Spec.Template.Spec.Containers[0]
+	for _, name := range []string{"HTTPS_PROXY", "https_proxy"} {
+		if v, ok := env(c, name); !ok || v != "http://p:3128" {
+			t.Errorf("%s = %q (set: %v), want the proxy", name, v, ok)
+		}
+	}
+	if _, ok := env(Build(baseSpec()).Spec.Template.Spec.Containers[0], "HTTPS_PROXY"); ok {
+		t.Error("a mover without Spec.Proxy got the proxy environment")
 	}
 }

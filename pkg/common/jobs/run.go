@@ -43,6 +43,11 @@ const (
 	// StalledJobsAnnotation counts the Jobs of the current synchronization replaced because
 	// they never got a pod; it is carried to the replacement.
 	StalledJobsAnnotation = "volsync.backube/stalled-jobs"
+	// NextFailedJobsAnnotation and NextStalledJobsAnnotation hold, on a Job being replaced,
+	// the counts its successor starts with: when something (a finalizer) keeps the old Job, the
+	// successor can only be created by a later reconcile, which reads them there.
+	NextFailedJobsAnnotation  = "volsync.backube/next-failed-jobs"
+	NextStalledJobsAnnotation = "volsync.backube/next-stalled-jobs"
 	// CreatedAnnotation is when the controller created the Job, by its clock (RFC 3339), so
 	// the start timeout is measured on the same clock as everything else.
 	CreatedAnnotation = "volsync.backube/job-created"
@@ -84,28 +89,34 @@ type Runner struct {
 	Clock     clock.PassiveClock
 	// StartedNote is the note of the TransferStarted event, e.g. "starting Job/%s to transmit data".
 	StartedNote string
+	// successors remembers counts for Jobs whose predecessor is still being deleted (nil: the
+	// process-wide memory; tests give a fresh one to play a restarted controller).
+	successors *handovers
 }
 
-// Run creates the Job if needed and reports its state. The user's moverVolumes are checked
-// first (CheckMoverVolumes), and a mover nothing placed yet runs next to the users of the
-// first PVC among them. A failed pod is reported (event,
+// Run creates the Job if needed and reports its state. A Block data volume is refused unless
+// the mover supports it (CheckVolumeMode) and the user's moverVolumes are checked
+// (CheckMoverVolumes) before anything is created. A new Job is placed once, when it is
+// created (see place). A failed pod is reported (event,
 // latestMoverStatus, error) while Kubernetes retries it; a failed Job is replaced after a
 // delay that doubles per failure (JobRetryBase..JobRetryCap), so failures are loud and
 // retries never hot-loop.
 func (r Runner) Run(ctx context.Context, s Spec) (Outcome, error) {
 	logger := log.FromContext(ctx).WithValues("job", s.Name)
+	if err := CheckVolumeMode(s); err != nil {
+		return Outcome{}, err
+	}
 	volumePVC, err := CheckMoverVolumes(ctx, r.APIReader, s.Owner.GetNamespace(), s.Config)
 	if err != nil {
 		return Outcome{}, err
 	}
-	if err := s.CoScheduleWith(ctx, r.APIReader, volumePVC); err != nil {
-		return Outcome{}, err
-	}
+	s.placeWith = volumePVC
 	desired := Build(s)
+	key := r.successorKey(s)
 	job := &batchv1.Job{}
 	err = r.Client.Get(ctx, client.ObjectKey{Namespace: desired.Namespace, Name: desired.Name}, job)
 	if apierrors.IsNotFound(err) {
-		return r.create(ctx, s, desired, 0)
+		return r.create(ctx, s, r.pending().get(key))
 	}
 	if err != nil {
 		return Outcome{}, fmt.Errorf("reading Job %s: %w", desired.Name, err)
@@ -114,6 +125,11 @@ func (r Runner) Run(ctx context.Context, s Spec) (Outcome, error) {
 		return Outcome{}, fmt.Errorf("job %s: %w", job.Name, ErrNotOwned)
 	}
 	if !job.DeletionTimestamp.IsZero() {
+		// Being replaced or cleaned up; its removal wakes us. A replaced Job names the counts
+		// of its successor: keep them for when the name is free and the Job is gone.
+		if next, ok := successorCounts(job); ok {
+			r.pending().remember(key, next, r.Clock.Now())
+		}
 		return Outcome{Phase: Running}, nil
 	}
 	failedJobs := annotationInt(job, FailedJobsAnnotation)
@@ -123,7 +139,7 @@ func (r Runner) Run(ctx context.Context, s Spec) (Outcome, error) {
 		res, raw := r.podResult(ctx, job, corev1.PodSucceeded)
 		return Outcome{Phase: Succeeded, Result: res, MoverStatus: MoverStatus(true, res, raw)}, nil
 	case finished(job, batchv1.JobFailed):
-		return r.failedJob(ctx, s, desired, job, failedJobs)
+		return r.failedJob(ctx, s, job, failedJobs)
 	}
 
 	if job.Annotations[SpecHashAnnotation] != desired.Annotations[SpecHashAnnotation] {
@@ -135,7 +151,7 @@ func (r Runner) Run(ctx context.Context, s Spec) (Outcome, error) {
 		}
 		return Outcome{Phase: Running}, nil
 	}
-	if o, stalled, err := r.stalled(ctx, s, desired, job, failedJobs); stalled || err != nil {
+	if o, stalled, err := r.stalled(ctx, s, job, failedJobs); stalled || err != nil {
 		return o, err
 	}
 	if p := ptr.Deref(job.Spec.Parallelism, 1); p != *desired.Spec.Parallelism {
@@ -185,7 +201,7 @@ func truncate(s string, n int) string {
 }
 
 // failedJob reports a Job that ran out of pod retries and replaces it once its delay passed.
-func (r Runner) failedJob(ctx context.Context, s Spec, desired, job *batchv1.Job, failedJobs int) (Outcome, error) {
+func (r Runner) failedJob(ctx context.Context, s Spec, job *batchv1.Job, failedJobs int) (Outcome, error) {
 	res, raw := r.podResult(ctx, job, corev1.PodFailed)
 	reason := ErrorText(res, raw)
 	failedAt := job.CreationTimestamp.Time
@@ -195,10 +211,16 @@ func (r Runner) failedJob(ctx context.Context, s Spec, desired, job *batchv1.Job
 	delay := RetryDelay(failedJobs + 1)
 	retryAt := failedAt.Add(delay)
 	now := r.Clock.Now()
+	// The successor starts with one more failed Job and a fresh start timeout (this Job did
+	// get pods).
+	next := counts{failed: failedJobs + 1}
 	if job.Annotations[JobFailureReportedAnnotation] != "true" {
 		r.Events.Warning(job, events.ReasonTransferFailed, events.ActionDeleteMover,
 			"mover Job failed after %d attempts: %s; a new Job starts in %s", job.Status.Failed, reason, delay)
-		if err := r.annotate(ctx, job, map[string]string{JobFailureReportedAnnotation: "true"}); err != nil {
+		// The successor's counts go with the report, so the replacement needs no extra write.
+		kv := next.successorAnnotations()
+		kv[JobFailureReportedAnnotation] = "true"
+		if err := r.annotate(ctx, job, kv); err != nil {
 			return Outcome{}, err
 		}
 	}
@@ -209,17 +231,30 @@ func (r Runner) failedJob(ctx context.Context, s Spec, desired, job *batchv1.Job
 	}
 	log.FromContext(ctx).Info("Replacing failed mover Job", "job", job.Name, "failedJobs", failedJobs+1)
 	// A failed Job's pods ended at least JobRetryBase ago and the Job controller has finished
-	// tracking them (it sets Failed only then), so the name can be reused at once, which
-	// carries the failure count to the replacement.
+	// tracking them (it sets Failed only then), so the name can be reused at once.
+	return r.replace(ctx, s, job, next)
+}
+
+// replace deletes a failed or stalled Job and creates its successor, which carries the counts
+// of the synchronization. They are written on the old Job first (unless already there): when
+// something keeps the old Job (a finalizer), the create finds the name taken, and a later
+// reconcile creates the successor with the counts read from the lingering Job, or remembered
+// once it is gone.
+func (r Runner) replace(ctx context.Context, s Spec, job *batchv1.Job, next counts) (Outcome, error) {
+	if have, _ := successorCounts(job); have != next {
+		if err := r.annotate(ctx, job, next.successorAnnotations()); err != nil {
+			return Outcome{}, err
+		}
+	}
 	if err := r.delete(ctx, job, metav1.DeletePropagationBackground); err != nil {
 		return Outcome{}, err
 	}
-	return r.create(ctx, s, desired, failedJobs+1)
+	return r.create(ctx, s, next)
 }
 
 // stalled replaces a Job that has had no pod for its start timeout, reporting it. A stalled
 // Job has no pods, so its name can be reused at once (which carries the counts).
-func (r Runner) stalled(ctx context.Context, s Spec, desired, job *batchv1.Job, failedJobs int) (Outcome, bool, error) {
+func (r Runner) stalled(ctx context.Context, s Spec, job *batchv1.Job, failedJobs int) (Outcome, bool, error) {
 	stalls := annotationInt(job, StalledJobsAnnotation)
 	timeout := StartTimeout(stalls)
 	if !noPod(job) {
@@ -243,11 +278,7 @@ func (r Runner) stalled(ctx context.Context, s Spec, desired, job *batchv1.Job, 
 	log.FromContext(ctx).Info("Replacing mover Job that never got a pod", "job", job.Name, "timeout", timeout)
 	r.Events.Warning(job, events.ReasonTransferFailed, events.ActionDeleteMover,
 		"mover Job got no pod in %s (see the Job's events: pod creation refused?); replacing it", timeout)
-	if err := r.delete(ctx, job, metav1.DeletePropagationBackground); err != nil {
-		return Outcome{}, true, err
-	}
-	desired.Annotations[StalledJobsAnnotation] = strconv.Itoa(stalls + 1)
-	o, err := r.create(ctx, s, desired, failedJobs)
+	o, err := r.replace(ctx, s, job, counts{failed: failedJobs, stalled: stalls + 1})
 	if err != nil {
 		return Outcome{}, true, err
 	}
@@ -293,22 +324,32 @@ func doubled(base time.Duration, n int) time.Duration {
 	return min(d, JobRetryCap)
 }
 
-func (r Runner) create(ctx context.Context, s Spec, job *batchv1.Job, failedJobs int) (Outcome, error) {
-	if failedJobs > 0 {
-		job.Annotations[FailedJobsAnnotation] = strconv.Itoa(failedJobs)
+// create places a new Job (see place) and creates it with the counts of the synchronization.
+func (r Runner) create(ctx context.Context, s Spec, c counts) (Outcome, error) {
+	if err := r.place(ctx, &s); err != nil {
+		return Outcome{}, err
 	}
-	job.Annotations[CreatedAnnotation] = r.Clock.Now().UTC().Format(time.RFC3339)
+	job := Build(s)
+	maps.Copy(job.Annotations, c.annotations(FailedJobsAnnotation, StalledJobsAnnotation))
+	now := r.Clock.Now()
+	job.Annotations[CreatedAnnotation] = now.UTC().Format(time.RFC3339)
 	if err := controllerutil.SetControllerReference(s.Owner, job, r.Client.Scheme()); err != nil {
 		return Outcome{}, err
 	}
+	key := r.successorKey(s)
 	log.FromContext(ctx).Info("Creating mover Job", "job", job.Name)
 	if err := r.Client.Create(ctx, job); err != nil {
 		if apierrors.IsAlreadyExists(err) {
-			// The previous Job is still being removed; its deletion event wakes us.
+			// The previous Job is still being removed; its deletion event wakes us, and the
+			// counts wait for the name to be free.
+			if c != (counts{}) {
+				r.pending().remember(key, c, now)
+			}
 			return Outcome{Phase: Running, RetryAfter: podRetryHint}, nil
 		}
 		return Outcome{}, fmt.Errorf("creating Job %s: %w", job.Name, err)
 	}
+	r.pending().forget(key)
 	if r.StartedNote != "" {
 		r.Events.Normal(job, events.ReasonTransferStarted, events.ActionCreateMover, r.StartedNote, events.KindName("Job", job.Name))
 	}
