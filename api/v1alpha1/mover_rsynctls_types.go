@@ -26,8 +26,10 @@ type ReplicationSourceRsyncTLSSpec struct {
 type ReplicationDestinationRsyncTLSSpec struct {
 	ReplicationDestinationVolumeOptions `json:",inline"`
 	// volumeMode is the volume mode of the provisioned destination PVC (default Filesystem).
+	// The rsync-TLS mover copies files, so only Filesystem is accepted for now.
 	// +optional
 	// +kubebuilder:validation:Enum=Filesystem;Block
+	// +kubebuilder:validation:XValidation:rule="self == 'Filesystem'",message="only Filesystem is supported by rsyncTLS for now (its mover copies files, not block devices): remove volumeMode or set it to Filesystem"
 	VolumeMode *corev1.PersistentVolumeMode `json:"volumeMode,omitempty"`
 	// keySecret names a Secret whose key psk.txt holds the pre-shared key, as
 	// "<identity>:<hex key>". When unset, one is generated.

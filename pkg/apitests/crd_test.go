@@ -27,7 +27,7 @@ func loadCRD(t *testing.T, plural string) *apiextensionsv1.CustomResourceDefinit
 }
 
 // TestCRDShape pins what users see of the CRDs: names, printer columns, and the schedule
-// pattern shared with the Go constant that the controllers use.
+// pattern and length bound shared with the Go constants that the controllers use.
 func TestCRDShape(t *testing.T) {
 	for _, tc := range []struct {
 		plural, kind string
@@ -61,6 +61,9 @@ func TestCRDShape(t *testing.T) {
 			sched := ver.Schema.OpenAPIV3Schema.Properties["spec"].Properties["trigger"].Properties["schedule"]
 			if sched.Pattern != v1.SchedulePattern {
 				t.Fatalf("CRD schedule pattern differs from v1alpha1.SchedulePattern:\n%s\n%s", sched.Pattern, v1.SchedulePattern)
+			}
+			if sched.MaxLength == nil || *sched.MaxLength != v1.ScheduleMaxLength {
+				t.Fatalf("CRD schedule maxLength %v differs from v1alpha1.ScheduleMaxLength %d", sched.MaxLength, v1.ScheduleMaxLength)
 			}
 		})
 	}

@@ -18,7 +18,9 @@ var (
 	modes   = []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce, corev1.ReadOnlyMany}
 	lbType  = corev1.ServiceTypeLoadBalancer
 	blockVM = corev1.PersistentVolumeBlock
-	now     = metav1.NewTime(time.Date(2026, 11, 21, 10, 30, 0, 0, time.UTC))
+	// filesystemVM for rsyncTLS, which rejects Block until its mover supports it.
+	filesystemVM = corev1.PersistentVolumeFilesystem
+	now          = metav1.NewTime(time.Date(2026, 11, 21, 10, 30, 0, 0, time.UTC))
 )
 
 func fullTrigger() *v1.TriggerSpec {
@@ -188,7 +190,7 @@ func fullDestinations() []*v1.ReplicationDestination {
 
 	tls := base("rd-rsync-tls")
 	tls.Spec.RsyncTLS = &v1.ReplicationDestinationRsyncTLSSpec{
-		ReplicationDestinationVolumeOptions: fullDestVolume(), VolumeMode: &blockVM, KeySecret: ptr("psk"),
+		ReplicationDestinationVolumeOptions: fullDestVolume(), VolumeMode: &filesystemVM, KeySecret: ptr("psk"),
 		ServiceType: &lbType, ServiceAnnotations: &map[string]string{"lb": "internal"}, MoverConfig: fullMoverConfig(),
 	}
 	tls.Status.RsyncTLS = &v1.ReplicationDestinationRsyncTLSStatus{KeySecret: ptr("volsync-rsync-tls-rd-rsync-tls"), Address: ptr("10.0.0.4"), Port: ptr(int32(8000))}

@@ -9,6 +9,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
+
+	v1 "github.com/volsync-go/volsync/api/v1alpha1"
 )
 
 const validationNamespace = "validation"
@@ -89,6 +91,18 @@ var invalidCases = []invalidCase{
 	{"mover-volume-two-sources", rs, "sourcePVC: data\nrsyncTLS:\n  moverVolumes:\n  - mountPath: extra\n    volumeSource:\n      secret: {secretName: s}\n      persistentVolumeClaim: {claimName: c}\n", "spec.rsyncTLS.moverVolumes[0].volumeSource", "exactly one of secret, nfs or persistentVolumeClaim must be set"},
 	{"mover-volume-dotdot", rs, "sourcePVC: data\nrsyncTLS:\n  moverVolumes:\n  - mountPath: a/../../etc\n    volumeSource:\n      secret: {secretName: s}\n", "spec.rsyncTLS.moverVolumes[0].mountPath", "must not contain . or .. path elements"},
 	{"volume-mode-unknown", rd, "rsyncTLS:\n  volumeMode: Raw\n" + indent(rdVolume, "  "), "spec.rsyncTLS.volumeMode", "Unsupported value"},
+	{"rsynctls-volume-mode-block", rd, "rsyncTLS:\n  volumeMode: Block\n" + indent(rdVolume, "  "), "spec.rsyncTLS.volumeMode", "only Filesystem is supported by rsyncTLS for now"},
+	{"rd-copymethod-empty", rd, "rsyncTLS:\n  copyMethod: \"\"\n" + indent(rdVolume, "  "), "spec.rsyncTLS.copyMethod", "Unsupported value"},
+	{"schedule-reversed-minutes", rs, "sourcePVC: data\ntrigger:\n  schedule: \"30-10 * * * *\"\nrsyncTLS: {}\n", "spec.trigger.schedule", "range whose start is after its end"},
+	{"schedule-reversed-days", rd, "trigger:\n  schedule: \"0 0 * * fri-mon\"\nrsyncTLS:\n" + indent(rdVolume, "  "), "spec.trigger.schedule", "range whose start is after its end"},
+	{"schedule-30-february", rs, "sourcePVC: data\ntrigger:\n  schedule: \"0 0 30 2 *\"\nrsyncTLS: {}\n", "spec.trigger.schedule", "schedule never fires"},
+	{"schedule-31-short-months", rd, "trigger:\n  schedule: \"0 0 31 apr-jun/2,9,nov *\"\nrsyncTLS:\n" + indent(rdVolume, "  "), "spec.trigger.schedule", "schedule never fires"},
+	{"schedule-huge-step", rs, "sourcePVC: data\ntrigger:\n  schedule: \"*/99999999999999999999 * * * *\"\nrsyncTLS: {}\n", "spec.trigger.schedule", "should match"},
+	{"schedule-too-long", rs, "sourcePVC: data\ntrigger:\n  schedule: \"0" + strings.Repeat(",0", 600) + " * * * *\"\nrsyncTLS: {}\n", "spec.trigger.schedule", "Too long"},
+	{"mover-volume-absolute", rs, "sourcePVC: data\nrsyncTLS:\n  moverVolumes:\n  - mountPath: /etc\n    volumeSource:\n      secret: {secretName: s}\n", "spec.rsyncTLS.moverVolumes[0].mountPath", "mountPath must be a relative directory path"},
+	{"mover-volume-double-slash", rd, "rsyncTLS:\n  moverVolumes:\n  - mountPath: a//b\n    volumeSource:\n      secret: {secretName: s}\n" + indent(rdVolume, "  "), "spec.rsyncTLS.moverVolumes[0].mountPath", "mountPath must be a relative directory path"},
+	{"mover-volume-space", rs, "sourcePVC: data\nrclone:\n  rcloneConfig: c\n  rcloneConfigSection: s\n  rcloneDestPath: p\n  moverVolumes:\n  - mountPath: my certs\n    volumeSource:\n      secret: {secretName: s}\n", "spec.rclone.moverVolumes[0].mountPath", "mountPath must be a relative directory path"},
+	{"mover-volume-duplicate", rs, "sourcePVC: data\nrsyncTLS:\n  moverVolumes:\n  - mountPath: certs\n    volumeSource:\n      secret: {secretName: a}\n  - mountPath: certs\n    volumeSource:\n      secret: {secretName: b}\n", "spec.rsyncTLS.moverVolumes[1]", "Duplicate value"},
 }
 
 func manyLabels(n int) string {
@@ -139,6 +153,10 @@ func TestValidEdgeCasesAreAccepted(t *testing.T) {
 		"@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@annually",
 		"*/5 * * * *", "0 0 * * *", "3,9,15,21 * * * *", "0-30/10 1-5 * * *",
 		"15 2 1 JAN,jul MON-FRI", "0 12 ? * sun", "59 23 31 12 6", "5/15 * * * *", "0 0\t1 * *",
+		// Odd but firing: the day-of-week field widens a missing day of month (either matches),
+		// a list or step reaches a long month, 29 February comes in leap years.
+		"0 0 30 2 mon", "0 0 31 4,6,9,11 fri", "0 0 30,1 feb *", "0 0 31 1-12/2 *", "0 0 29 feb *",
+		"0 0 31 */1 *", "0 22-23,0-2 * * *", "0 0 * mar-mar *", "*/999 * * * *",
 	}
 	valid := []struct{ name, kind, spec string }{
 		{"rd-destinationpvc-only", rd, "rsyncTLS:\n  destinationPVC: existing\n  copyMethod: Direct\n"},
@@ -149,6 +167,9 @@ func TestValidEdgeCasesAreAccepted(t *testing.T) {
 		{"customca-configmap", rs, "sourcePVC: data\nrestic:\n  repository: repo\n  customCA:\n    configMapName: ca\n    key: ca.crt\n"},
 		{"restoreasof-rfc3339", rd, "restic:\n  repository: repo\n  restoreAsOf: \"2022-08-10T20:01:03-04:00\"\n" + indent(rdVolume, "  ")},
 		{"ports-bounds", rs, "sourcePVC: data\nrsyncTLS:\n  port: 65535\n"},
+		{"rsynctls-volume-mode-filesystem", rd, "rsyncTLS:\n  volumeMode: Filesystem\n" + indent(rdVolume, "  ")},
+		{"rsync-volume-mode-block", rd, "rsync:\n  volumeMode: Block\n" + indent(rdVolume, "  ")},
+		{"mover-volume-paths", rs, "sourcePVC: data\nrsyncTLS:\n  moverVolumes:\n  - mountPath: a/b.c/-d_e\n    volumeSource:\n      secret: {secretName: s}\n  - mountPath: a/b.c/...\n    volumeSource:\n      secret: {secretName: s}\n"},
 	}
 	for i, s := range schedules {
 		valid = append(valid, struct{ name, kind, spec string }{
@@ -163,5 +184,22 @@ func TestValidEdgeCasesAreAccepted(t *testing.T) {
 				t.Fatalf("valid %s rejected: %v", tc.kind, err)
 			}
 		})
+	}
+}
+
+// TestDestinationCopyMethodDefaultsToDirect: a destination without copyMethod gets Direct from
+// the API server (the reference accepted it, moved the data and then failed forever).
+func TestDestinationCopyMethodDefaultsToDirect(t *testing.T) {
+	ctx := testContext(t)
+	ensureNamespace(ctx, t, validationNamespace)
+	for _, method := range []string{"rsyncTLS", "rsync"} {
+		obj := object(t, rd, "default-copymethod-"+strings.ToLower(method), method+":\n"+indent(rdVolume, "  "))
+		if err := env.Client.Create(ctx, obj, strict); err != nil {
+			t.Fatalf("%s: %v", method, err)
+		}
+		got, _, err := unstructured.NestedString(obj.Object, "spec", method, "copyMethod")
+		if err != nil || got != string(v1.CopyMethodDirect) {
+			t.Errorf("%s: copyMethod = %q (%v), want the default %s", method, got, err, v1.CopyMethodDirect)
+		}
 	}
 }

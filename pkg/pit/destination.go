@@ -23,8 +23,13 @@ import (
 // applied to the provisioned PVC once it is bound (expansion); a smaller one is ignored.
 //
 // A non-nil PVC may come with a Wait that is only a hint of when to look again (see Wait).
+// A copyMethod that cannot make the image (see DestinationImage) is an error here, before any
+// data moves.
 func (h Handler) DestinationVolume(ctx context.Context, opts v1alpha1.ReplicationDestinationVolumeOptions,
 	volumeMode *corev1.PersistentVolumeMode, provisionedName string) (*corev1.PersistentVolumeClaim, *Wait, error) {
+	if err := checkDestinationCopyMethod(opts.CopyMethod); err != nil {
+		return nil, nil, err
+	}
 	pvc := &corev1.PersistentVolumeClaim{}
 	if opts.DestinationPVC != nil && *opts.DestinationPVC != "" {
 		name := *opts.DestinationPVC
@@ -109,6 +114,21 @@ func (h Handler) DestinationVolume(ctx context.Context, opts v1alpha1.Replicatio
 	return pvc, w, err
 }
 
+// checkDestinationCopyMethod says why a destination cannot make its image with m. The CRD
+// defaults an empty copyMethod to Direct and rejects Clone, so this fires only with older CRDs.
+func checkDestinationCopyMethod(m v1alpha1.CopyMethodType) error {
+	switch m {
+	case v1alpha1.CopyMethodDirect, v1alpha1.CopyMethodNone, v1alpha1.CopyMethodSnapshot:
+		return nil
+	case "":
+		return fmt.Errorf("%w: copyMethod is empty on a ReplicationDestination: set Direct or Snapshot "+
+			"(current CRDs default it to Direct: apply them)", ErrUnsupportedCopyMethod)
+	default:
+		return fmt.Errorf("%w %q on a ReplicationDestination: must be Direct, None or Snapshot",
+			ErrUnsupportedCopyMethod, m)
+	}
+}
+
 // expand raises the storage request of a bound provisioned PVC to opts.Capacity. An unbound
 // PVC cannot be resized: its binding wakes the caller, and the PVC is expanded then.
 func (h Handler) expand(ctx context.Context, pvc *corev1.PersistentVolumeClaim, opts v1alpha1.ReplicationDestinationVolumeOptions) (*Wait, error) {
@@ -145,14 +165,12 @@ func (h Handler) expand(ctx context.Context, pvc *corev1.PersistentVolumeClaim, 
 // in the PVC's volsync.backube/snapname annotation so a retry reuses it), controller-owned by
 // Owner unless it is labelled do-not-delete, not temporary, returned once bound and ready.
 func (h Handler) DestinationImage(ctx context.Context, opts v1alpha1.ReplicationDestinationVolumeOptions, pvc *corev1.PersistentVolumeClaim) (*corev1.TypedLocalObjectReference, *Wait, error) {
-	switch opts.CopyMethod {
-	case v1alpha1.CopyMethodDirect, v1alpha1.CopyMethodNone:
+	if err := checkDestinationCopyMethod(opts.CopyMethod); err != nil {
+		return nil, nil, err
+	}
+	if opts.CopyMethod != v1alpha1.CopyMethodSnapshot {
 		core := ""
 		return &corev1.TypedLocalObjectReference{APIGroup: &core, Kind: kindPVC, Name: pvc.Name}, nil, nil
-	case v1alpha1.CopyMethodSnapshot:
-	default:
-		return nil, nil, fmt.Errorf("%w %q on a ReplicationDestination: must be Direct, None or Snapshot",
-			ErrUnsupportedCopyMethod, opts.CopyMethod)
 	}
 
 	pvcName := events.KindName(kindPVC, pvc.Name)

@@ -129,6 +129,23 @@ func TestDestinationProvisionedErrors(t *testing.T) {
 	}
 }
 
+// TestDestinationCopyMethodCheckedBeforeData: a copyMethod that cannot make the image is an
+// error before the destination volume exists, not after the data has moved. The CRD defaults
+// an empty one to Direct and rejects Clone; this covers a cluster whose CRDs are older.
+func TestDestinationCopyMethodCheckedBeforeData(t *testing.T) {
+	f := newFixture(t, true)
+	for _, m := range []v1alpha1.CopyMethodType{"", v1alpha1.CopyMethodClone} {
+		opts := destOpts("1Gi")
+		opts.CopyMethod = m
+		if _, _, err := f.h.DestinationVolume(f.ctx, opts, nil, dstName); !errors.Is(err, ErrUnsupportedCopyMethod) {
+			t.Errorf("copyMethod %q: %v, want ErrUnsupportedCopyMethod", m, err)
+		}
+	}
+	if got := f.names(); len(got) != 0 {
+		t.Errorf("objects made for an unusable copyMethod: %v", got)
+	}
+}
+
 func TestDestinationPVCProvided(t *testing.T) {
 	f := newFixture(t, true)
 	opts := destOpts("5Gi")

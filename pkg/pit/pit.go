@@ -253,7 +253,7 @@ func (h Handler) bindWait(ctx context.Context, obj client.Object, msg string, ti
 	if _, sent := obj.GetAnnotations()[BindWarningAnnotation]; sent {
 		return w, nil
 	}
-	h.Events.Warning(obj, reason, "", "%s; %s", msg, hint)
+	h.Events.Warning(obj, reason, events.ActionWaitForBinding, "%s; %s", msg, hint)
 	now := h.clock().Now().UTC().Format(time.RFC3339)
 	if _, err := h.patchObj(ctx, obj, false, func(o client.Object) bool {
 		return setAnnotations(o, map[string]*string{BindWarningAnnotation: &now})

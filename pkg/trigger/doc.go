@@ -23,8 +23,9 @@
 //     zone). Across DST transitions robfig/cron skips wall-clock times that do not exist
 //     (spring forward) and repeats those that occur twice (fall back); hourly schedules keep
 //     firing once per elapsed hour. UTC has neither effect.
-//   - Schedules are validated exactly like the CRD pattern v1alpha1.SchedulePattern, plus what
-//     the pattern cannot express (reversed ranges, schedules that never fire); CRON_TZ=/TZ=
-//     prefixes, @every and @midnight are rejected.
+//   - Schedules are validated exactly as the CRD admits them: v1alpha1.SchedulePattern and
+//     ScheduleMaxLength, plus what the pattern cannot express (reversed ranges, schedules that
+//     never fire), which the CRD checks with CEL rules; CRON_TZ=/TZ= prefixes, @every and
+//     @midnight are rejected. pkg/apitests checks the API server and ParseSchedule agree.
 //   - Paused objects are the caller's concern: this package never sees spec.paused.
 package trigger

@@ -31,25 +31,33 @@ var scheduleCorpus = []struct {
 	{"@DAILY", false}, {"@every 1h", false}, {"@midnight", false}, {"CRON_TZ=UTC 0 * * * *", false},
 	{"TZ=Europe/Paris 0 * * * *", false}, {"TZ=", false}, {"-1 * * * *", false}, {"1-2-3 * * * *", false},
 	{"1/2/3 * * * *", false}, {"0 0 * mon *", false}, {"0 0 * * jan", false},
+	{"*/99999999999999999999 * * * *", false}, {"*/1000 * * * *", false},
 	// Rejected by the pattern although robfig/cron accepts them.
 	{"? * * * *", false}, {"0 ? * * *", false}, {"1,,2 * * * *", false}, {"\t0 * * * *", false},
 	{"0 * * * *\n", false}, {"000 * * * *", false}, {"0 0 * * 0-6,", false}, {"0 0 * ? *", false},
 	// Known gap: the pattern accepts them, ParseSchedule rejects them (see patternGaps).
 	{"30-10 * * * *", false}, {"0 20-5 * * *", false}, {"0 0 * dec-jan *", false}, {"0 0 * * fri-mon", false},
-	{"0 0 30 2 *", false}, {"0 0 31 4,6,9,11 *", false}, {"*/99999999999999999999 * * * *", false},
+	{"0 0 30 2 *", false}, {"0 0 31 4,6,9,11 *", false}, {tooLong, false},
+	// Odd but valid: the last step the pattern allows, a day missing in February widened by
+	// a day of week (either matches).
+	{"*/999 * * * *", true}, {"0 0 30 2 mon", true},
 }
 
+// tooLong is a valid expression longer than the CRD's MaxLength.
+var tooLong = "0" + strings.Repeat(",0", v1alpha1.ScheduleMaxLength/2) + " * * * *"
+
 // patternGaps are the expressions the CRD pattern lets through but ParseSchedule rejects: a
-// regular expression cannot order the two ends of a range, know month lengths or bound a
-// step's size. The controller reports them through the Synchronizing condition (reason Error).
+// regular expression cannot order the two ends of a range, know month lengths or count
+// characters. The CRD closes these gaps with its CEL rules and MaxLength (pkg/apitests checks
+// the API server and ParseSchedule agree); the pattern alone does not.
 var patternGaps = map[string]bool{
-	"30-10 * * * *":                  true, // reversed minute range
-	"0 20-5 * * *":                   true, // reversed hour range
-	"0 0 * dec-jan *":                true, // reversed month-name range
-	"0 0 * * fri-mon":                true, // reversed day-name range
-	"0 0 30 2 *":                     true, // 30 February never comes
-	"0 0 31 4,6,9,11 *":              true, // those months have 30 days
-	"*/99999999999999999999 * * * *": true, // step overflows an int
+	"30-10 * * * *":     true, // reversed minute range
+	"0 20-5 * * *":      true, // reversed hour range
+	"0 0 * dec-jan *":   true, // reversed month-name range
+	"0 0 * * fri-mon":   true, // reversed day-name range
+	"0 0 30 2 *":        true, // 30 February never comes
+	"0 0 31 4,6,9,11 *": true, // those months have 30 days
+	tooLong:             true, // longer than MaxLength
 }
 
 func TestPatternAgreesWithParseSchedule(t *testing.T) {
@@ -106,7 +114,7 @@ func FuzzParseSchedule(f *testing.F) {
 			return
 		}
 		spec := strings.Trim(expr, " ")
-		if !matched || strings.HasPrefix(spec, tzPrefix) || strings.HasPrefix(spec, cronTZPrefix) {
+		if !matched || len(expr) > v1alpha1.ScheduleMaxLength || strings.HasPrefix(spec, tzPrefix) || strings.HasPrefix(spec, cronTZPrefix) {
 			return // the raw parser panics on some time-zone forms
 		}
 		raw, rawErr := parser.Parse(spec)

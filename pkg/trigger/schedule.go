@@ -37,15 +37,19 @@ const (
 		"or one of @hourly, @daily, @weekly, @monthly, @yearly, @annually"
 )
 
-// ParseSchedule parses a spec.trigger.schedule value. It accepts exactly the expressions that
-// match v1alpha1.SchedulePattern and that robfig/cron can evaluate: leading and trailing
-// spaces are ignored, a reversed range ("30-10 * * * *") or a schedule that never fires
-// ("0 0 30 2 *") is rejected although the pattern lets it through, and time-zone prefixes,
-// @every and @midnight are rejected with a hint. Errors wrap ErrInvalidSchedule, e.g.
-// `invalid schedule "61 * * * *": end of range (61) above maximum (59): 61`.
+// ParseSchedule parses a spec.trigger.schedule value. It accepts exactly what the CRD admits:
+// at most v1alpha1.ScheduleMaxLength characters matching v1alpha1.SchedulePattern that
+// robfig/cron can evaluate and that fire. A reversed range ("30-10 * * * *") and a schedule
+// that never fires ("0 0 30 2 *") pass the pattern; the CRD's CEL rules reject them, and so
+// does robfig/cron here (pkg/apitests proves the two agree). Leading and trailing spaces are
+// ignored; time-zone prefixes, @every and @midnight are rejected with a hint. Errors wrap
+// ErrInvalidSchedule, e.g. `invalid schedule "61 * * * *": end of range (61) above maximum
+// (59): 61`.
 func ParseSchedule(expr string) (cron.Schedule, error) {
 	spec := strings.Trim(expr, " ")
 	switch {
+	case len(expr) > v1alpha1.ScheduleMaxLength:
+		return nil, fmt.Errorf("%w: longer than %d characters", ErrInvalidSchedule, v1alpha1.ScheduleMaxLength)
 	case spec == "":
 		return nil, fmt.Errorf("%w %q: empty expression", ErrInvalidSchedule, expr)
 	case strings.HasPrefix(spec, tzPrefix), strings.HasPrefix(spec, cronTZPrefix):

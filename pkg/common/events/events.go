@@ -5,6 +5,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 // Event reasons (the reference implementation's, so alerts and runbooks keep working).
@@ -41,9 +42,13 @@ const (
 	ActionValidateInput     = "ValidateInput"
 	ActionRetryAfterFailure = "RetryAfterFailure"
 	ActionComplete          = "CompleteSynchronization"
+	// ActionReconcile stands in for a missing action (see Recorder).
+	ActionReconcile = "Reconcile"
 )
 
-// Recorder emits events about one VolSync object.
+// Recorder emits events about one VolSync object. Every event needs an action: the
+// events.k8s.io API rejects one without, and the event is lost. An empty action is replaced
+// by ActionReconcile (logged at V(1), so the caller can be fixed).
 type Recorder struct {
 	rec   events.EventRecorder
 	owner runtime.Object
@@ -72,6 +77,11 @@ func (r Recorder) emit(kind string, related runtime.Object, reason, action, note
 		if o, ok := related.(client.Object); ok && o.GetName() == "" {
 			related = nil
 		}
+	}
+	if action == "" {
+		logf.Log.WithName("events").V(1).Info("Event without an action; sending it with a stand-in",
+			"reason", reason, "action", ActionReconcile)
+		action = ActionReconcile
 	}
 	r.rec.Eventf(r.owner, related, kind, reason, action, note, args...)
 }

@@ -5,14 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -85,10 +83,11 @@ func (s Spec) DesiredAnnotations() map[string]string {
 	return nil
 }
 
-// warned holds the UIDs of Services a NoServiceAddressAssigned warning was emitted for, so it
-// is emitted once per Service and controller process; an entry is dropped when the Service
-// gets an address.
-var warned sync.Map
+// AddressWarningAnnotation on a Service records (as the time it was sent) that the
+// NoServiceAddressAssigned warning was emitted, so it is emitted once per Service, across
+// controller restarts, with nothing kept in the controller; it is removed when the Service
+// gets an address, so losing the address later warns again.
+const AddressWarningAnnotation = "volsync.backube/address-warning-sent"
 
 // Ensure creates or updates the Service and returns the address clients should connect to:
 // the ClusterIP (kept rather than the DNS name for compatibility with the reference
@@ -103,7 +102,8 @@ var warned sync.Map
 //
 // Events regard s.Owner through rec: ServiceAddressAssigned when the address differs from
 // previousAddress (the one the caller last published), NoServiceAddressAssigned once when the
-// Service still has no address AddressTimeout after its creation. Until that deadline
+// Service still has no address AddressTimeout after its creation (recorded in
+// AddressWarningAnnotation, one write). Until that deadline
 // requeueAfter is the time left; otherwise 0 (the caller should watch its Services so an
 // address assigned later triggers a reconcile).
 //
@@ -144,6 +144,9 @@ func Ensure(ctx context.Context, c client.Client, rec events.Recorder, clk clock
 		}
 		orig := svc.DeepCopy()
 		mutate(svc, s)
+		if Address(svc) != "" {
+			delete(svc.Annotations, AddressWarningAnnotation) // re-arm the warning
+		}
 		if !equality.Semantic.DeepEqual(orig, svc) {
 			logger.Info("Updating Service", "type", svc.Spec.Type)
 			// A merge patch sends only what changed, so fields set by the API server
@@ -156,7 +159,6 @@ func Ensure(ctx context.Context, c client.Client, rec events.Recorder, clk clock
 
 	address = Address(svc)
 	if address != "" {
-		warned.Delete(svc.UID)
 		if address != previousAddress {
 			rec.Normal(svc, events.ReasonServiceAddressAssigned, events.ActionAssignAddress,
 				"listening on address %s for incoming connections", address)
@@ -166,18 +168,23 @@ func Ensure(ctx context.Context, c client.Client, rec events.Recorder, clk clock
 	if left := WarnAfter(svc, clk.Now()); left > 0 {
 		return "", left, nil
 	}
-	if warnOnce(svc.UID) {
-		rec.Warning(svc, events.ReasonNoServiceAddressAssigned, events.ActionAssignAddress,
-			"waiting for an address to be assigned to %s; ensure the proper serviceType was specified",
-			events.KindName("Service", svc.Name))
+	if _, sent := svc.Annotations[AddressWarningAnnotation]; sent {
+		return "", 0, nil
 	}
+	// Marked first, guarded by the resourceVersion: of two racing reconciles only one warns,
+	// and a failed mark sends nothing (the retry warns).
+	orig := svc.DeepCopy()
+	if svc.Annotations == nil {
+		svc.Annotations = map[string]string{}
+	}
+	svc.Annotations[AddressWarningAnnotation] = clk.Now().UTC().Format(time.RFC3339)
+	if err := c.Patch(ctx, svc, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
+		return "", 0, fmt.Errorf("recording the address warning on Service %s: %w", key, err)
+	}
+	rec.Warning(svc, events.ReasonNoServiceAddressAssigned, events.ActionAssignAddress,
+		"waiting for an address to be assigned to %s; ensure the proper serviceType was specified",
+		events.KindName("Service", svc.Name))
 	return "", 0, nil
-}
-
-// warnOnce reports whether the warning for uid has not been emitted yet, and marks it.
-func warnOnce(uid types.UID) bool {
-	_, loaded := warned.LoadOrStore(uid, struct{}{})
-	return !loaded
 }
 
 // WarnAfter returns how long after now a Service without an address should be reported:

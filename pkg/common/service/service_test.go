@@ -157,21 +157,22 @@ func TestEnsureLoadBalancer(t *testing.T) {
 		t.Errorf("events before the deadline: %q", got)
 	}
 
-	// Past the deadline: one warning, not repeated, and no write.
+	// Past the deadline: one warning, marked on the Service (one write), not repeated, and
+	// no write at rest.
 	f.clk.Step(AddressTimeout + time.Second)
-	f.c.Reset()
-	for range 2 {
+	for i := range 2 {
+		f.c.Reset()
 		if addr, requeue = f.ensure(s, ""); addr != "" || requeue != 0 {
 			t.Fatalf("Ensure = %q, %v; want \"\", 0", addr, requeue)
+		}
+		if n, want := f.c.Writes(), 1-i; n != want {
+			t.Errorf("call %d: Ensure made %d writes, want %d", i, n, want)
 		}
 	}
 	want := []string{"Warning NoServiceAddressAssigned AssignAddress related=" + s.Name +
 		": waiting for an address to be assigned to Service/" + s.Name + "; ensure the proper serviceType was specified"}
 	if got := f.rec.take(); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("events = %q, want %q", got, want)
-	}
-	if n := f.c.Writes(); n != 0 {
-		t.Errorf("Ensure made %d writes at rest", n)
 	}
 
 	// A load balancer controller publishes an ingress.
@@ -325,5 +326,53 @@ func TestAddressAndWarnAfter(t *testing.T) {
 		if got := WarnAfter(svc, created.Add(c.after)); got != c.want {
 			t.Errorf("WarnAfter(+%v) = %v, want %v", c.after, got, c.want)
 		}
+	}
+}
+
+// TestAddressWarningStateLivesOnTheService: whether the NoServiceAddressAssigned warning was
+// sent is kept on the Service itself, so it goes away with the Service (the controller keeps
+// nothing per Service) and survives a controller restart; an address re-arms the warning.
+func TestAddressWarningStateLivesOnTheService(t *testing.T) {
+	f := newFixture(t)
+	s := testSpec(f.owner)
+	s.Type = ptr.To(corev1.ServiceTypeLoadBalancer)
+	f.ensure(s, "")
+	if _, sent := f.get(s.Name).Annotations[AddressWarningAnnotation]; sent {
+		t.Fatal("marked as warned before the deadline")
+	}
+	f.clk.Step(AddressTimeout + time.Second)
+	f.ensure(s, "")
+	if _, sent := f.get(s.Name).Annotations[AddressWarningAnnotation]; !sent {
+		t.Fatalf("the warning is not recorded on the Service: %v", f.get(s.Name).Annotations)
+	}
+	if n := len(f.rec.take()); n != 1 {
+		t.Fatalf("%d events, want the warning", n)
+	}
+
+	svc := f.get(s.Name)
+	orig := svc.DeepCopy()
+	svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: "192.0.2.20"}}
+	if err := env.Client.Status().Patch(f.ctx, svc, client.MergeFrom(orig)); err != nil {
+		t.Fatal(err)
+	}
+	if addr, _ := f.ensure(s, ""); addr != "192.0.2.20" {
+		t.Fatalf("address = %q", addr)
+	}
+	if _, sent := f.get(s.Name).Annotations[AddressWarningAnnotation]; sent {
+		t.Fatal("an assigned address must re-arm the warning")
+	}
+	// The address goes away again: warned again, once.
+	svc = f.get(s.Name)
+	orig = svc.DeepCopy()
+	svc.Status.LoadBalancer.Ingress = nil
+	if err := env.Client.Status().Patch(f.ctx, svc, client.MergeFrom(orig)); err != nil {
+		t.Fatal(err)
+	}
+	f.rec.take()
+	for range 2 {
+		f.ensure(s, "192.0.2.20")
+	}
+	if got := f.rec.take(); len(got) != 1 {
+		t.Fatalf("events after the address went away: %q, want one warning", got)
 	}
 }

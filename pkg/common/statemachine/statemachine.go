@@ -6,7 +6,9 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -28,6 +30,12 @@ const (
 	TransitionRequeue = 200 * time.Millisecond
 	// requeueJitter is the largest per-object spread added to polling requeues.
 	requeueJitter = 10 * time.Second
+	// RaceRetryInterval is how soon a reconcile that lost an ordinary race (a Conflict or an
+	// AlreadyExists from the API server) runs again: the other writer has already acted, so
+	// the next look usually succeeds.
+	RaceRetryInterval = 2 * time.Second
+	// raceJitter spreads the retries of objects that lost the same race.
+	raceJitter = time.Second
 	// MessagePaused is the condition message of a paused object.
 	MessagePaused = "Paused (spec.paused is true)"
 )
@@ -52,6 +60,8 @@ type Machine struct {
 	Metrics  *metrics.Set
 	Series   metrics.Object
 	Events   events.Recorder
+	// Races bounds how long the object's races stay quiet (nil: always quiet).
+	Races *Races
 	// effects are what must happen only once the status is stored (metrics, events of a
 	// completion): a reconcile whose status write is lost repeats its step, not its effects.
 	effects *[]func()
@@ -111,8 +121,9 @@ func metaTime(t *time.Time) *metav1.Time {
 
 // Run advances the object as far as it can in one reconcile. It writes only to obj's status;
 // the caller patches it. Errors of the synchronization are reported in the Synchronizing
-// condition and an event, and retried after ErrorRetryInterval; the returned error is reserved
-// for the caller's own failures (it is nil here).
+// condition and an event, and retried after ErrorRetryInterval; ordinary races (IsRace) are
+// only retried, soon and quietly. The returned error is reserved for the caller's own
+// failures (it is nil here).
 func (m *Machine) Run(ctx context.Context, obj Object, mv mover.Mover) (ctrl.Result, error) {
 	st := obj.Status()
 	now := m.Clock.Now()
@@ -127,6 +138,7 @@ func (m *Machine) Run(ctx context.Context, obj Object, mv mover.Mover) (ctrl.Res
 	if err != nil {
 		return m.fail(ctx, obj, err, now), nil
 	}
+	m.Races.Clear(keyOf(obj))
 	if err := m.nextSyncTime(obj, st); err != nil {
 		return m.fail(ctx, obj, err, now), nil
 	}
@@ -138,7 +150,8 @@ func (m *Machine) step(ctx context.Context, obj Object, mv mover.Mover, now time
 	switch StateOf(st) {
 	case Initial:
 		if obj.Paused() {
-			m.setCondition(obj, v1alpha1.SynchronizingReasonManual, MessagePaused, now)
+			reason, _ := waitingReason(obj.Trigger())
+			m.setCondition(obj, reason, MessagePaused, now)
 			return ctrl.Result{}, nil
 		}
 		m.startSync(ctx, obj, now)
@@ -229,10 +242,7 @@ func (m *Machine) cleanup(ctx context.Context, obj Object, mv mover.Mover, now t
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	reason, msg := v1alpha1.SynchronizingReasonManual, conditions.MessageManual
-	if trigger.KindOf(obj.Trigger()) == trigger.Schedule {
-		reason, msg = v1alpha1.SynchronizingReasonSched, conditions.MessageSchedule
-	}
+	reason, msg := waitingReason(obj.Trigger())
 	if obj.Paused() {
 		m.setCondition(obj, reason, MessagePaused, now)
 		return ctrl.Result{}, nil
@@ -285,8 +295,14 @@ func (m *Machine) setCondition(obj Object, reason, msg string, now time.Time) {
 }
 
 // fail reports a synchronization error: Error condition, and a Warning event when the message
-// is new (so a persisting error does not flood events).
+// is new (so a persisting error does not flood events). An ordinary race is not an error the
+// user must see: the condition is left as it was, no event, and the step runs again soon;
+// a race that persists past RaceGracePeriod is reported like any other error.
 func (m *Machine) fail(ctx context.Context, obj Object, err error, now time.Time) ctrl.Result {
+	if IsRace(err) && m.Races.quiet(keyOf(obj), now) {
+		log.FromContext(ctx).V(1).Info("Lost a race with another writer; retrying", "reason", err.Error())
+		return ctrl.Result{RequeueAfter: RaceRetryInterval + trigger.Jitter(string(obj.GetUID()), raceJitter)}
+	}
 	msg := err.Error()
 	var retry *RetryError
 	after := ErrorRetryInterval
@@ -300,6 +316,26 @@ func (m *Machine) fail(ctx context.Context, obj Object, err error, now time.Time
 	}
 	m.setCondition(obj, v1alpha1.SynchronizingReasonError, msg, now)
 	return ctrl.Result{RequeueAfter: after + trigger.Jitter(string(obj.GetUID()), requeueJitter)}
+}
+
+func keyOf(obj Object) types.NamespacedName {
+	return types.NamespacedName{Namespace: obj.GetNamespace(), Name: obj.GetName()}
+}
+
+// IsRace reports whether err (possibly wrapped with %w) is an ordinary race with another
+// writer: an optimistic-lock Conflict, or an AlreadyExists from a create that a concurrent
+// reconcile or a not yet finished deletion beat. It says nothing the user must act on.
+func IsRace(err error) bool {
+	return apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err)
+}
+
+// waitingReason is the reason and message of the Synchronizing condition of an idle object:
+// waiting for the next slot of a schedule, else for a manual trigger.
+func waitingReason(t *v1alpha1.TriggerSpec) (reason, message string) {
+	if trigger.KindOf(t) == trigger.Schedule {
+		return v1alpha1.SynchronizingReasonSched, conditions.MessageSchedule
+	}
+	return v1alpha1.SynchronizingReasonManual, conditions.MessageManual
 }
 
 // RetryError is an error that asks for a specific retry delay (e.g. a mover's backoff).

@@ -3,13 +3,17 @@ package statemachine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	clocktesting "k8s.io/utils/clock/testing"
 
 	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
@@ -245,5 +249,150 @@ func TestOutOfSync(t *testing.T) {
 		if got := outOfSync(tc.t, tc.last, tc.now, time.UTC); got != tc.want {
 			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+func TestPausedAtCreationReportsTheTriggersWait(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		trigger *v1alpha1.TriggerSpec
+		want    string
+	}{
+		{"schedule", &v1alpha1.TriggerSpec{Schedule: ptr("*/15 * * * *")}, v1alpha1.SynchronizingReasonSched},
+		{"manual", &v1alpha1.TriggerSpec{Manual: "a"}, v1alpha1.SynchronizingReasonManual},
+		{"always", nil, v1alpha1.SynchronizingReasonManual},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, o, _, _ := setup(tc.trigger)
+			o.Spec.Paused = true
+			if _, err := m.Run(context.Background(), o, &fakeMover{}); err != nil {
+				t.Fatal(err)
+			}
+			if c := conditions.Get(o.Status().Conditions); c.Reason != tc.want || c.Message != MessagePaused {
+				t.Fatalf("paused at creation: condition %s %q, want %s %q", c.Reason, c.Message, tc.want, MessagePaused)
+			}
+		})
+	}
+}
+
+func TestWaitingReason(t *testing.T) {
+	for _, tc := range []struct {
+		trigger     *v1alpha1.TriggerSpec
+		reason, msg string
+	}{
+		{nil, v1alpha1.SynchronizingReasonManual, conditions.MessageManual},
+		{&v1alpha1.TriggerSpec{Manual: "x", Schedule: ptr("@daily")}, v1alpha1.SynchronizingReasonManual, conditions.MessageManual},
+		{&v1alpha1.TriggerSpec{Schedule: ptr("@daily")}, v1alpha1.SynchronizingReasonSched, conditions.MessageSchedule},
+	} {
+		if r, m := waitingReason(tc.trigger); r != tc.reason || m != tc.msg {
+			t.Errorf("waitingReason(%+v) = %s %q, want %s %q", tc.trigger, r, m, tc.reason, tc.msg)
+		}
+	}
+}
+
+// countingRecorder counts the events it is given.
+type countingRecorder struct{ n int }
+
+func (c *countingRecorder) Eventf(runtime.Object, runtime.Object, string, string, string, string, ...any) {
+	c.n++
+}
+
+func TestIsRace(t *testing.T) {
+	gr := schema.GroupResource{Resource: "roles"}
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{nil, false},
+		{errors.New("boom"), false},
+		{apierrors.NewNotFound(gr, "x"), false},
+		{apierrors.NewForbidden(gr, "x", errors.New("no")), false},
+		{apierrors.NewConflict(gr, "x", errors.New("changed")), true},
+		{fmt.Errorf("creating Role n/x: %w", apierrors.NewAlreadyExists(gr, "x")), true},
+		{Retry(fmt.Errorf("updating Service n/x: %w", apierrors.NewConflict(gr, "x", errors.New("changed"))), time.Minute), true},
+	} {
+		if got := IsRace(tc.err); got != tc.want {
+			t.Errorf("IsRace(%v) = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}
+
+func TestRacesRequeueQuietly(t *testing.T) {
+	gr := schema.GroupResource{Resource: "services"}
+	for name, race := range map[string]error{
+		"already exists": fmt.Errorf("creating ServiceAccount n/volsync-src-o: %w", apierrors.NewAlreadyExists(gr, "volsync-src-o")),
+		"conflict":       fmt.Errorf("updating Service n/x: %w", apierrors.NewConflict(gr, "x", errors.New("the object has been modified"))),
+	} {
+		t.Run(name, func(t *testing.T) {
+			m, o, clk, _ := setup(&v1alpha1.TriggerSpec{Manual: "a"})
+			rec := &countingRecorder{}
+			m.Events = events.For(rec, o)
+			mv := &fakeMover{}
+			ctx := context.Background()
+			if _, err := m.Run(ctx, o, mv); err != nil { // the sync starts and is in progress
+				t.Fatal(err)
+			}
+			before := *conditions.Get(o.Status().Conditions)
+			clk.Step(time.Second)
+			mv.syncErr = race
+			res, err := m.Run(ctx, o, mv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c := conditions.Get(o.Status().Conditions); *c != before {
+				t.Fatalf("a race changed the condition: %+v, was %+v", c, before)
+			}
+			if rec.n != 0 {
+				t.Fatalf("a race emitted %d events", rec.n)
+			}
+			if res.RequeueAfter <= 0 || res.RequeueAfter > RaceRetryInterval+raceJitter {
+				t.Fatalf("a race must requeue soon: %+v", res)
+			}
+			if o.Status().LastSyncStartTime == nil {
+				t.Fatal("a race must not abandon the sync in progress")
+			}
+		})
+	}
+}
+
+// TestPersistentRaceIsReported: a race that keeps happening past RaceGracePeriod is no ordinary
+// race and becomes an Error condition with an event, so the object never stalls in silence.
+func TestPersistentRaceIsReported(t *testing.T) {
+	gr := schema.GroupResource{Resource: "serviceaccounts"}
+	race := fmt.Errorf("creating ServiceAccount n/volsync-src-o: %w", apierrors.NewAlreadyExists(gr, "volsync-src-o"))
+	m, o, clk, _ := setup(&v1alpha1.TriggerSpec{Manual: "a"})
+	m.Races = &Races{}
+	rec := &countingRecorder{}
+	m.Events = events.For(rec, o)
+	mv := &fakeMover{syncErr: race}
+	ctx := context.Background()
+	for elapsed := time.Duration(0); elapsed < RaceGracePeriod; elapsed += 10 * time.Second {
+		if _, err := m.Run(ctx, o, mv); err != nil {
+			t.Fatal(err)
+		}
+		if c := conditions.Get(o.Status().Conditions); c != nil && c.Reason == v1alpha1.SynchronizingReasonError {
+			t.Fatalf("reported after %s, within the grace period", elapsed)
+		}
+		clk.Step(10 * time.Second)
+	}
+	if _, err := m.Run(ctx, o, mv); err != nil {
+		t.Fatal(err)
+	}
+	c := conditions.Get(o.Status().Conditions)
+	if c == nil || c.Reason != v1alpha1.SynchronizingReasonError || rec.n == 0 {
+		t.Fatalf("a race persisting past %s must be reported: condition %+v, %d events", RaceGracePeriod, c, rec.n)
+	}
+	// Once a reconcile loses no race, the next race is quiet again.
+	mv.syncErr = nil
+	if _, err := m.Run(ctx, o, mv); err != nil {
+		t.Fatal(err)
+	}
+	mv.syncErr = race
+	before := *conditions.Get(o.Status().Conditions)
+	if _, err := m.Run(ctx, o, mv); err != nil {
+		t.Fatal(err)
+	}
+	if c := conditions.Get(o.Status().Conditions); *c != before {
+		t.Fatalf("a new race after a clean reconcile must be quiet: %+v", c)
 	}
 }
