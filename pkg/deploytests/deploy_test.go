@@ -11,9 +11,6 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/kustomize/api/krusty"
-	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/volsync-go/volsync/pkg/testutil/testenv"
 )
@@ -39,30 +36,19 @@ func TestMain(m *testing.M) {
 
 func build(t *testing.T, dir string) []*unstructured.Unstructured {
 	t.Helper()
-	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
-	resMap, err := k.Run(filesys.MakeFsOnDisk(), dir)
+	objs, err := Render(dir)
 	if err != nil {
-		t.Fatalf("kustomize build %s: %v", dir, err)
+		t.Fatal(err)
 	}
-	var out []*unstructured.Unstructured
-	for _, r := range resMap.Resources() {
-		m, err := r.Map()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, &unstructured.Unstructured{Object: m})
-	}
-	return out
+	return objs
 }
 
 func apply(t *testing.T, objs []*unstructured.Unstructured) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	for _, o := range objs {
-		if err := env.Client.Patch(ctx, o, client.Apply, client.FieldOwner("deploytests"), client.ForceOwnership); err != nil { //nolint:staticcheck // SSA of unstructured objects
-			t.Fatalf("server-side apply of %s %s: %v", o.GetKind(), o.GetName(), err)
-		}
+	if err := Apply(ctx, env.Client, objs); err != nil {
+		t.Fatal(err)
 	}
 }
 

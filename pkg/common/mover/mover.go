@@ -10,6 +10,7 @@ import (
 
 	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
 	"github.com/volsync-go/volsync/pkg/common/events"
+	"github.com/volsync-go/volsync/pkg/common/rbac"
 )
 
 // Result is what one step of a Mover reports.
@@ -54,6 +55,13 @@ type Env struct {
 	Clock clock.PassiveClock
 	// Privileged is true when the namespace allows privileged movers.
 	Privileged bool
+	// PullSecrets are the controller's image pull Secrets (--mover-image-pull-secrets) to give
+	// the VolSync-managed mover ServiceAccount (rbac.WithPullSecrets).
+	PullSecrets rbac.PullSecrets
+	// ProxyEnv is the controller's proxy environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY in
+	// both cases), for the movers that talk to the outside (rclone, restic, syncthing); rsync
+	// movers talk only to their peer and ignore it, as in the reference.
+	ProxyEnv []corev1.EnvVar
 }
 
 // Builder plugs one data mover into the shared reconcilers.

@@ -46,7 +46,10 @@ var (
 // controlled by owner yields an error wrapping ErrNotOwned. Create and patch races surface as
 // errors wrapping the API's AlreadyExists/Conflict errors (apierrors.IsAlreadyExists and
 // apierrors.IsConflict see through the wrapping) so the caller can requeue without logging.
-func MoverServiceAccount(ctx context.Context, c client.Client, owner client.Object, role naming.Role, user *string) (string, error) {
+//
+// WithPullSecrets adds the controller's image pull Secrets to a VolSync-managed ServiceAccount
+// (see copyPullSecrets); a user's ServiceAccount is left as the user made it.
+func MoverServiceAccount(ctx context.Context, c client.Client, owner client.Object, role naming.Role, user *string, opts ...Option) (string, error) {
 	ns := owner.GetNamespace()
 	if user != nil && *user != "" {
 		sa := &corev1.ServiceAccount{}
@@ -61,12 +64,26 @@ func MoverServiceAccount(ctx context.Context, c client.Client, owner client.Obje
 		return *user, nil
 	}
 
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	pullRefs, missing, err := copyPullSecrets(ctx, c, owner, o.pull)
+	if err != nil {
+		return "", err
+	}
 	name := naming.MoverServiceAccount(role, owner.GetName())
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+	warn := false
 	if err := ensure(ctx, c, owner, sa, func() {
 		sa.AutomountServiceAccountToken = ptr.To(false)
+		sa.ImagePullSecrets = withPullSecretRefs(sa.ImagePullSecrets, pullRefs)
+		warn = missingChanged(sa, missing) && len(missing) > 0
 	}); err != nil {
 		return "", err
+	}
+	if warn {
+		warnMissing(o.events, o.pull, missing)
 	}
 	r := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
 	if err := ensure(ctx, c, owner, r, func() {}); err != nil {

@@ -18,19 +18,17 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
-	"github.com/volsync-go/volsync/pkg/common/events"
 	"github.com/volsync-go/volsync/pkg/common/metrics"
 	"github.com/volsync-go/volsync/pkg/common/mover"
 	"github.com/volsync-go/volsync/pkg/common/naming"
+	"github.com/volsync-go/volsync/pkg/common/rbac"
 	"github.com/volsync-go/volsync/pkg/common/statemachine"
 )
-
-// conflictRetry is how soon a reconcile that lost an optimistic-concurrency race runs again.
-const conflictRetry = 2 * time.Second
 
 // Options configure both reconcilers of one mover controller.
 type Options struct {
@@ -45,6 +43,9 @@ type Options struct {
 	Metrics  *metrics.Set
 	// MaxConcurrentReconciles bounds parallel reconciles per kind (default 10).
 	MaxConcurrentReconciles int
+	// PullSecrets and ProxyEnv are passed to every mover (see mover.Env).
+	PullSecrets rbac.PullSecrets
+	ProxyEnv    []corev1.EnvVar
 }
 
 func (o *Options) defaults() {
@@ -78,6 +79,7 @@ type reconciler[T client.Object] struct {
 	opts   Options
 	k      kind[T]
 	writes ownWrites
+	races  statemachine.Races
 }
 
 // Reconcile runs one object through the state machine and patches its status if it changed.
@@ -85,19 +87,30 @@ func (r *reconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.R
 	logger := log.FromContext(ctx)
 	obj := r.k.newObj()
 	series := metrics.Object{Name: req.Name, Namespace: req.Namespace, Role: string(r.k.role), Method: r.opts.Builder.Name()}
+	forget := func() {
+		r.races.Clear(req.NamespacedName)
+		r.opts.Metrics.Forget(series)
+		r.writes.forget(req.NamespacedName)
+	}
 	if err := r.opts.Client.Get(ctx, req.NamespacedName, obj); err != nil {
 		if apierrors.IsNotFound(err) {
-			r.opts.Metrics.Forget(series)
-			r.writes.forget(req.NamespacedName)
+			forget()
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err
+	}
+	if !r.k.handles(obj) {
+		// The object moved to another mover (its method block changed): it is no longer
+		// ours, like a deleted one. Its new controller reports it from now on.
+		logger.V(1).Info("Object no longer handled by this controller; forgetting it")
+		forget()
+		return ctrl.Result{}, nil
 	}
 	if r.writes.stale(obj) {
 		logger.V(1).Info("Cache still holds the status this controller replaced; waiting for it")
 		return ctrl.Result{RequeueAfter: staleCacheRetry}, nil
 	}
-	if !obj.GetDeletionTimestamp().IsZero() || !r.k.handles(obj) {
+	if !obj.GetDeletionTimestamp().IsZero() {
 		return ctrl.Result{}, nil
 	}
 	before := obj.DeepCopyObject().(T)
@@ -106,12 +119,10 @@ func (r *reconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.R
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	env := mover.Env{
-		Client: r.opts.Client, APIReader: r.opts.APIReader, Clock: r.opts.Clock,
-		Events: events.For(r.opts.Recorder, obj), Privileged: privileged,
-	}
+	env := r.opts.moverEnv(obj, privileged)
 	view := r.k.view(obj, env)
 	machine := statemachine.NewMachine(r.opts.Clock, r.opts.Location, r.opts.Metrics, series, env.Events)
+	machine.Races = &r.races
 
 	var result ctrl.Result
 	if r.k.prepare != nil {
@@ -132,7 +143,7 @@ func (r *reconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.R
 	if perr := r.patchStatus(ctx, before, obj); perr != nil {
 		if apierrors.IsConflict(perr) || apierrors.IsNotFound(perr) {
 			logger.V(1).Info("Status patch lost a race; retrying", "reason", perr.Error())
-			return ctrl.Result{RequeueAfter: conflictRetry}, nil
+			return ctrl.Result{RequeueAfter: statemachine.RaceRetryInterval}, nil
 		}
 		return ctrl.Result{}, fmt.Errorf("patching status: %w", perr)
 	}
@@ -169,11 +180,24 @@ func (r *reconciler[T]) privileged(ctx context.Context, namespace string) (bool,
 	return strings.EqualFold(ns.Annotations[v1alpha1.PrivilegedMoversNamespaceAnnotation], "true"), nil
 }
 
-func (r *reconciler[T]) setup(mgr ctrl.Manager, name string, owns ...client.Object) error {
-	handles := predicate.NewPredicateFuncs(func(o client.Object) bool {
+// handledPredicate lets through the events of objects this controller handles, and the updates
+// whose old object it handled: the update that moves an object to another mover must reach
+// the reconciler, which then forgets the object (metric series, stale-write record).
+func handledPredicate[T client.Object](handles func(T) bool) predicate.Funcs {
+	ours := func(o client.Object) bool {
 		t, ok := o.(T)
-		return ok && r.k.handles(t)
-	})
+		return ok && handles(t)
+	}
+	return predicate.Funcs{
+		CreateFunc:  func(e event.CreateEvent) bool { return ours(e.Object) },
+		DeleteFunc:  func(e event.DeleteEvent) bool { return ours(e.Object) },
+		GenericFunc: func(e event.GenericEvent) bool { return ours(e.Object) },
+		UpdateFunc:  func(e event.UpdateEvent) bool { return ours(e.ObjectNew) || ours(e.ObjectOld) },
+	}
+}
+
+func (r *reconciler[T]) setup(mgr ctrl.Manager, name string, owns ...client.Object) error {
+	handles := handledPredicate(r.k.handles)
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named(name).
 		For(r.k.newObj(), builder.WithPredicates(handles,

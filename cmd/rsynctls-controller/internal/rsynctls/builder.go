@@ -6,6 +6,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
@@ -118,11 +119,18 @@ func (b base) debug() bool {
 	return ok
 }
 
-// keysVolume mounts the PSK Secret read-only at /keys with owner-only permissions.
+// keyFileMode is the mode of the PSK file in the mover pod: readable by everyone. The kubelet
+// makes Secret files owned by root (group fsGroup when the pod has one), and the mover runs as
+// uid 65534 or the user's runAsUser, without an fsGroup on the source (an fsGroup would make the
+// kubelet re-group the user's volume), so an owner-only mode left the source unable to read its
+// key. "Everyone" is only the pod: the volume is private to the mover pod, whose one process is
+// the mover, and the mover copies the key with mode 0600 into its TMPDIR for stunnel.
+const keyFileMode int32 = 0o444
+
+// keyVolume mounts the PSK Secret read-only at /keys, readable by the mover whatever its uid.
 func keyVolume(secret string) (corev1.Volume, corev1.VolumeMount) {
-	mode := int32(0o400)
 	return corev1.Volume{Name: keysVolume, VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
-			SecretName: secret, DefaultMode: &mode, Items: []corev1.KeyToPath{{Key: PSKKey, Path: PSKKey}},
+			SecretName: secret, DefaultMode: ptr.To(keyFileMode), Items: []corev1.KeyToPath{{Key: PSKKey, Path: PSKKey}},
 		}}},
 		corev1.VolumeMount{Name: keysVolume, MountPath: keysMountPath, ReadOnly: true}
 }
@@ -145,27 +153,26 @@ type job struct {
 // runJob ensures the mover's ServiceAccount and Job and reports the Job's progress, publishing
 // latestMoverStatus into *status.
 func (b base) runJob(ctx context.Context, j job, status **v1alpha1.MoverStatus) (bool, mover.Result, error) {
-	sa, err := rbac.MoverServiceAccount(ctx, b.env.Client, b.owner, b.role, j.userSA)
+	sa, err := rbac.MoverServiceAccount(ctx, b.env.Client, b.owner, b.role, j.userSA, rbac.WithPullSecrets(b.env.PullSecrets, b.env.Events))
 	if err != nil {
 		return false, mover.Result{}, err
 	}
-	kv, km := keyVolume(j.keys)
-	spec := jobs.Spec{
-		Name: b.jobName(), Owner: b.owner, Container: containerName, Image: b.image, Args: j.args, Env: j.env,
-		ServiceAccount: sa, Paused: j.paused, Privileged: b.env.Privileged, PrivilegedCaps: privilegedCaps,
-		Data: j.data, WritableData: j.writable, Volumes: []corev1.Volume{kv}, Mounts: []corev1.VolumeMount{km},
-		Config: j.config, Labels: b.podLabels(), Debug: b.debug(),
-	}
-	if j.direct {
-		if err := spec.CoSchedule(ctx, b.env.APIReader); err != nil {
-			return false, mover.Result{}, err
-		}
-	}
-	o, err := b.jobs.Run(ctx, spec)
+	o, err := b.jobs.Run(ctx, b.jobSpec(j, sa))
 	if err != nil {
 		return false, mover.Result{}, err
 	}
 	return finish(o, status)
+}
+
+// jobSpec is the mover Job of one side, running as ServiceAccount sa.
+func (b base) jobSpec(j job, sa string) jobs.Spec {
+	kv, km := keyVolume(j.keys)
+	return jobs.Spec{
+		Name: b.jobName(), Owner: b.owner, Container: containerName, Image: b.image, Args: j.args, Env: j.env,
+		ServiceAccount: sa, Paused: j.paused, Privileged: b.env.Privileged, PrivilegedCaps: privilegedCaps,
+		Data: j.data, WritableData: j.writable, Volumes: []corev1.Volume{kv}, Mounts: []corev1.VolumeMount{km},
+		Config: j.config, Labels: b.podLabels(), Debug: b.debug(), Direct: j.direct,
+	}
 }
 
 // finish turns a Job outcome into a mover result, publishing latestMoverStatus.

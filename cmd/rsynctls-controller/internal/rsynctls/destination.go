@@ -80,11 +80,7 @@ func (d *destination) Synchronize(ctx context.Context) (mover.Result, error) {
 		st.Port = &port
 	}
 
-	done, res, err := d.runJob(ctx, job{
-		args: []string{"server"}, env: []corev1.EnvVar{{Name: envListenPort, Value: strconv.Itoa(int(DefaultPort))}},
-		keys: keys, data: &jobs.Data{PVC: pvc}, config: &d.spec.MoverConfig,
-		paused: d.rd.Spec.Paused, direct: direct(d.spec.CopyMethod), userSA: d.spec.MoverServiceAccount, writable: true,
-	}, &d.rd.Status.LatestMoverStatus)
+	done, res, err := d.runJob(ctx, d.moverJob(keys, pvc), &d.rd.Status.LatestMoverStatus)
 	if !done || err != nil {
 		if res.RetryAfter == 0 && addrRetry > 0 {
 			res.RetryAfter = addrRetry
@@ -99,6 +95,15 @@ func (d *destination) Synchronize(ctx context.Context) (mover.Result, error) {
 		return withHint(mover.Result{}, wait), nil
 	}
 	return mover.DoneWithImage(img), nil
+}
+
+// moverJob is the server Job writing pvc with the PSK of Secret keys.
+func (d *destination) moverJob(keys string, pvc *corev1.PersistentVolumeClaim) job {
+	return job{
+		args: []string{"server"}, env: []corev1.EnvVar{{Name: envListenPort, Value: strconv.Itoa(int(DefaultPort))}},
+		keys: keys, data: &jobs.Data{PVC: pvc}, config: &d.spec.MoverConfig,
+		paused: d.rd.Spec.Paused, direct: direct(d.spec.CopyMethod), userSA: d.spec.MoverServiceAccount, writable: true,
+	}
 }
 
 // Cleanup removes the Job and temporaries and releases the destination PVC's snapshot name.

@@ -81,7 +81,7 @@ func TestDestinationLifecycle(t *testing.T) {
 	})
 	key := &corev1.Secret{}
 	must(t, get(ctx, ns, "volsync-rsync-tls-dest", key))
-	if !ValidPSK(key.Data[PSKKey]) || !strings.HasPrefix(string(key.Data[PSKKey]), "volsync:") || len(key.Data[PSKKey]) != len("volsync:")+128 {
+	if checkPSK(key.Data[PSKKey]) != nil || !strings.HasPrefix(string(key.Data[PSKKey]), "volsync:") || len(key.Data[PSKKey]) != len("volsync:")+128 {
 		t.Fatalf("generated PSK has the wrong form (length %d)", len(key.Data[PSKKey]))
 	}
 	waitEvent(t, ns, "dest", "TransferStarted", "to receive data")

@@ -66,24 +66,33 @@ func TestBadInput(t *testing.T) {
 		waitError(t, rs, func() *v1alpha1.CommonStatus { return commonOf(rs.Status) }, "Secret missing not found")
 		noneCreated(t, ns)
 	})
-	t.Run("malformed PSK", func(t *testing.T) {
-		ctx := ctxT(t)
-		ns := newNamespace(t, nil)
-		must(t, k8s.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "bad", Namespace: ns},
-			StringData: map[string]string{PSKKey: "no-colon-here"}}))
-		rd := newDestination(ns, "badkey", "x")
-		rd.Spec.RsyncTLS.KeySecret = ptr.To("bad")
-		must(t, k8s.Create(ctx, rd))
-		waitError(t, rd, func() *v1alpha1.CommonStatus { return commonOfRD(rd.Status) }, "is not \"<identity>:<key>\"")
-		if c := condition(commonOfRD(rd.Status)); strings.Contains(c.Message, "no-colon-here") {
-			t.Fatal("the key must never appear in the status")
-		}
-		jobsList := &batchv1.JobList{}
-		must(t, k8s.List(ctx, jobsList, client.InNamespace(ns)))
-		if len(jobsList.Items) != 0 {
-			t.Fatal("a Job was started with a malformed key")
-		}
-	})
+	// A key the mover would refuse is refused before any Job starts, with the expected format.
+	// "volsync:this-is-not-hex-but-long" passed the controller's old check (16 printable
+	// characters) and then failed in every mover pod.
+	for name, key := range map[string]string{"malformed PSK": "no-colon-here", "PSK not hex": "volsync:this-is-not-hex-but-long"} {
+		t.Run(name, func(t *testing.T) {
+			ctx := ctxT(t)
+			ns := newNamespace(t, nil)
+			must(t, k8s.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "bad", Namespace: ns},
+				StringData: map[string]string{PSKKey: key}}))
+			rd := newDestination(ns, "badkey", "x")
+			rd.Spec.RsyncTLS.KeySecret = ptr.To("bad")
+			must(t, k8s.Create(ctx, rd))
+			waitError(t, rd, func() *v1alpha1.CommonStatus { return commonOfRD(rd.Status) }, "key psk.txt of Secret bad: malformed PSK: line 1: ")
+			c := condition(commonOfRD(rd.Status))
+			if !strings.Contains(c.Message, "want one or more lines \"<identity>:<key>\"") || !strings.Contains(c.Message, "32 hexadecimal digits") {
+				t.Fatalf("the condition must tell the expected format: %s", c.Message)
+			}
+			if _, secret, ok := strings.Cut(key, ":"); ok && strings.Contains(c.Message, secret) || strings.Contains(c.Message, key) {
+				t.Fatal("the key must never appear in the status")
+			}
+			jobsList := &batchv1.JobList{}
+			must(t, k8s.List(ctx, jobsList, client.InNamespace(ns)))
+			if len(jobsList.Items) != 0 {
+				t.Fatal("a Job was started with a malformed key")
+			}
+		})
+	}
 	t.Run("missing source PVC", func(t *testing.T) {
 		ns := newNamespace(t, nil)
 		rs := newSource(ns, "nopvc", "absent", v1alpha1.CopyMethodSnapshot, nil)

@@ -61,7 +61,12 @@ func run(m *testing.M) (int, error) {
 	registry = prometheus.NewRegistry()
 	set = metrics.New(registry)
 
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
+	// The controller runs with exactly the deployed RBAC (rbac_test.go).
+	controllerConfig, err := asDeployed(env)
+	if err != nil {
+		return 0, err
+	}
+	mgr, err := ctrl.NewManager(controllerConfig, ctrl.Options{
 		Scheme:  env.Scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
 		Cache:   clients.CacheOptions(),

@@ -8,6 +8,7 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
 
 	snapv1 "github.com/kubernetes-csi/external-snapshotter/client/v6/apis/volumesnapshot/v1"
 
@@ -46,23 +47,28 @@ func (s *source) Synchronize(ctx context.Context) (mover.Result, error) {
 	if pvc == nil {
 		return s.waiting(wait)
 	}
-	port := DefaultPort
-	if s.spec.Port != nil {
-		port = *s.spec.Port
-	}
-	done, res, err := s.runJob(ctx, job{
-		args: []string{"client"},
-		env: []corev1.EnvVar{
-			{Name: envAddress, Value: *s.spec.Address},
-			{Name: envPort, Value: strconv.Itoa(int(port))},
-		},
-		keys: keys, data: &jobs.Data{PVC: pvc, ReadOnly: readOnly(pvc)}, config: &s.spec.MoverConfig,
-		paused: s.rs.Spec.Paused, direct: direct(s.spec.CopyMethod), userSA: s.spec.MoverServiceAccount,
-	}, &s.rs.Status.LatestMoverStatus)
+	done, res, err := s.runJob(ctx, s.moverJob(keys, pvc), &s.rs.Status.LatestMoverStatus)
 	if !done || err != nil {
 		return withHint(res, wait), err
 	}
 	return mover.Done(), nil
+}
+
+// moverJob is the client Job reading pvc with the PSK of Secret keys.
+func (s *source) moverJob(keys string, pvc *corev1.PersistentVolumeClaim) job {
+	port := DefaultPort
+	if s.spec.Port != nil {
+		port = *s.spec.Port
+	}
+	return job{
+		args: []string{"client"},
+		env: []corev1.EnvVar{
+			{Name: envAddress, Value: ptr.Deref(s.spec.Address, "")},
+			{Name: envPort, Value: strconv.Itoa(int(port))},
+		},
+		keys: keys, data: &jobs.Data{PVC: pvc, ReadOnly: readOnly(pvc)}, config: &s.spec.MoverConfig,
+		paused: s.rs.Spec.Paused, direct: direct(s.spec.CopyMethod), userSA: s.spec.MoverServiceAccount,
+	}
 }
 
 func (s *source) setKeyStatus(name string, generated bool) {
