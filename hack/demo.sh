@@ -40,13 +40,16 @@ say "Building the images (controller, mover, tools) without docker"
 say "Deploying the rsync-TLS controller (deploy/kustomize/overlays/local)"
 "$HERE/deploy.sh" local
 
-say "Creating namespaces $SRC and $DST, and a volume with data in $SRC"
+say "Creating namespaces $SRC and $DST (restricted Pod Security, unprivileged movers: the default), and a volume with data in $SRC"
 k delete namespace "$SRC" "$DST" --ignore-not-found --wait=true --timeout=180s >/dev/null
 k create namespace "$SRC" >/dev/null
 k create namespace "$DST" >/dev/null
-# Movers in these namespaces may run as root and keep file ownership (disaster recovery of
-# arbitrary data); without this annotation they run unprivileged.
-k annotate namespace "$SRC" "$DST" volsync.backube/privileged-movers=true >/dev/null
+# The default path most users run: both namespaces enforce the restricted Pod Security Standard
+# and do not carry the volsync.backube/privileged-movers annotation, so the movers run
+# unprivileged (uid 65534). They copy every file the application left readable by others; the
+# replica's files belong to the mover's user. (With the annotation, movers run as root and keep
+# ownership; with moverSecurityContext they run as the application's user.)
+k label namespace "$SRC" "$DST" pod-security.kubernetes.io/enforce=restricted >/dev/null
 k apply -f - >/dev/null <<YAML
 apiVersion: v1
 kind: PersistentVolumeClaim
@@ -63,10 +66,12 @@ spec:
   template:
     spec:
       restartPolicy: Never
+      securityContext: {runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: {type: RuntimeDefault}}
       containers:
         - name: write
           image: localhost/busybox:dev
           imagePullPolicy: IfNotPresent
+          securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
           command: [/bin/sh, -ec]
           args:
             - |
@@ -146,10 +151,12 @@ kind: Pod
 metadata: {name: checksum, namespace: $1}
 spec:
   restartPolicy: Never
+  securityContext: {runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: {type: RuntimeDefault}}
   containers:
     - name: sum
       image: localhost/busybox:dev
       imagePullPolicy: IfNotPresent
+      securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
       command: [/bin/sh, -ec, 'cd /data && { find . -type f -exec sha256sum {} + ; find . -type l -exec ls -l {} + | sed "s/.* \\.\\//.\\//"; find . -type d; } | sort | sha256sum | cut -c1-64; find . | wc -l']
       volumeMounts: [{name: data, mountPath: /data}]
   volumes: [{name: data, persistentVolumeClaim: {claimName: $2}}]

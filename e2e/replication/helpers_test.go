@@ -22,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/config"
@@ -109,20 +110,63 @@ func eventually(t *testing.T, timeout time.Duration, what string, f func() error
 	}
 }
 
-// namespace creates a namespace that is deleted when the test ends (unless E2E_KEEP is set).
-// Its movers run privileged (as root, keeping ownership), as disaster recovery of arbitrary
-// application data needs.
+// Pod Security Standard levels the suites' namespaces enforce.
+const (
+	psaEnforceLabel = "pod-security.kubernetes.io/enforce"
+	psaRestricted   = "restricted"
+	// psaBaseline is enough for privileged movers: root with CHOWN, DAC_OVERRIDE, FOWNER,
+	// FSETID, SETGID and SETUID, which the baseline level allows.
+	psaBaseline = "baseline"
+)
+
+// The application's user: the tool pods write and read the volumes as this uid/gid, as an
+// application would, never as the mover's user.
+const (
+	appUID int64 = 1000
+	appGID int64 = 1000
+)
+
+// namespace creates a namespace as most users have it: enforcing the restricted Pod Security
+// Standard, without the privileged-movers annotation, so movers run unprivileged (the default
+// path). It is deleted when the test ends (unless E2E_KEEP is set).
 func namespace(t *testing.T, prefix string) string {
+	t.Helper()
+	return newNamespace(t, prefix, map[string]string{psaEnforceLabel: psaRestricted}, nil)
+}
+
+// privilegedNamespace creates a namespace that lets movers run privileged (as root, keeping
+// ownership), as disaster recovery of arbitrary application data needs.
+func privilegedNamespace(t *testing.T, prefix string) string {
+	t.Helper()
+	return newNamespace(t, prefix, map[string]string{psaEnforceLabel: psaBaseline},
+		map[string]string{v1alpha1.PrivilegedMoversNamespaceAnnotation: "true"})
+}
+
+func newNamespace(t *testing.T, prefix string, labels, annotations map[string]string) string {
 	t.Helper()
 	name := prefix + "-" + rand.String(5)
 	must(t, c.Create(ctxT(t, time.Minute), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name,
-		Annotations: map[string]string{v1alpha1.PrivilegedMoversNamespaceAnnotation: "true"}}}))
+		Labels: labels, Annotations: annotations}}))
 	t.Cleanup(func() {
 		if os.Getenv("E2E_KEEP") == "" {
 			_ = c.Delete(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})
 		}
 	})
 	return name
+}
+
+// restrictedPod makes a pod spec pass the restricted Pod Security Standard, running as uid:gid.
+func restrictedPod(spec *corev1.PodSpec, uid, gid int64) {
+	spec.SecurityContext = &corev1.PodSecurityContext{
+		RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To(uid), RunAsGroup: ptr.To(gid),
+		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+	}
+	for i := range spec.Containers {
+		spec.Containers[i].SecurityContext = &corev1.SecurityContext{
+			AllowPrivilegeEscalation: ptr.To(false),
+			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+		}
+	}
 }
 
 func newPVC(ns, name string, from *corev1.TypedLocalObjectReference) *corev1.PersistentVolumeClaim {
@@ -143,8 +187,16 @@ func typedRef(r *corev1.TypedLocalObjectReference) *corev1.TypedObjectReference 
 	return &corev1.TypedObjectReference{APIGroup: r.APIGroup, Kind: r.Kind, Name: r.Name}
 }
 
-// runPod runs a shell script in a pod with the PVC at /data and returns its output.
+// runPod runs a shell script as the application's user in a pod with the PVC at /data and
+// returns its output.
 func runPod(t *testing.T, ns, pvc, script string) string {
+	t.Helper()
+	return runPodAs(t, ns, pvc, appUID, appGID, script)
+}
+
+// runPodAs runs a shell script as uid:gid (restricted pod security) in a pod with the PVC at
+// /data and returns its output.
+func runPodAs(t *testing.T, ns, pvc string, uid, gid int64, script string) string {
 	t.Helper()
 	ctx := ctxT(t, podTimeout)
 	name := "tool-" + rand.String(6)
@@ -161,6 +213,7 @@ func runPod(t *testing.T, ns, pvc, script string) string {
 				PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: pvc}}}},
 		},
 	}
+	restrictedPod(&pod.Spec, uid, gid)
 	must(t, c.Create(ctx, pod))
 	defer func() { _ = c.Delete(context.Background(), pod, client.GracePeriodSeconds(0)) }()
 	eventually(t, podTimeout, "pod "+name+" to finish", func() error {
@@ -191,13 +244,14 @@ func logs(t *testing.T, ns, pod string) string {
 }
 
 // writeTree fills a volume with a mixed tree: nested dirs, symlinks, hardlinks, an empty dir,
-// many small files and one large file.
+// many small files and one large file. Run as the application's user with the usual umask, every
+// entry is readable by others, so an unprivileged mover (another uid) can copy it.
 const writeTree = `
 cd /data
 mkdir -p nested/a/b/c empty-dir small
 echo top > top.txt
 echo deep > nested/a/b/c/deep.txt
-chmod 640 nested/a/b/c/deep.txt
+chmod 754 nested/a/b/c/deep.txt
 ln -s nested/a/b/c/deep.txt link-to-deep
 ln -s /nonexistent dangling-link
 echo shared > hard-1
@@ -215,23 +269,32 @@ sync
 `
 
 // manifest prints a digest of a tree: every path with its type, mode, link count, mtime and
-// content hash (files), or target (symlinks), sorted; and the number of entries.
+// content hash (files), or target (symlinks), sorted; and the number of entries. The volume's
+// root directory is left out: its owner and mode belong to the volume (the provisioner and the
+// kubelet's fsGroup handling set them), and an unprivileged mover cannot change them.
 const manifest = `
 cd /data
 {
   find . -path ./lost+found -prune -o -type f -exec stat -c 'F %n %a %h %Y' {} + | sort
   find . -path ./lost+found -prune -o -type f -exec sha256sum {} + | sort -k2
-  find . -path ./lost+found -prune -o -type d -exec stat -c 'D %n %a' {} + | sort
+  find . -mindepth 1 -path ./lost+found -prune -o -type d -exec stat -c 'D %n %a' {} + | sort
   find . -type l | sort | while read -r l; do echo "L $l -> $(readlink "$l")"; done
 } > /tmp/manifest
 echo "entries $(wc -l < /tmp/manifest)"
 echo "digest $(sha256sum < /tmp/manifest | cut -c1-64)"
 `
 
-// treeDigest returns the manifest summary of a PVC ("entries N\ndigest H").
+// treeDigest returns the manifest summary of a PVC ("entries N\ndigest H"), read as the
+// application's user.
 func treeDigest(t *testing.T, ns, pvc string) string {
 	t.Helper()
-	out := runPod(t, ns, pvc, manifest)
+	return treeDigestAs(t, ns, pvc, appUID, appGID)
+}
+
+// treeDigestAs is treeDigest read as uid:gid.
+func treeDigestAs(t *testing.T, ns, pvc string, uid, gid int64) string {
+	t.Helper()
+	out := runPodAs(t, ns, pvc, uid, gid, manifest)
 	lines := []string{}
 	for _, l := range strings.Split(out, "\n") {
 		if strings.HasPrefix(l, "entries ") || strings.HasPrefix(l, "digest ") {
@@ -260,6 +323,9 @@ func restore(t *testing.T, rd *v1alpha1.ReplicationDestination, name string) str
 }
 
 func condition(st *v1alpha1.CommonStatus) *metav1.Condition {
+	if st == nil {
+		return nil
+	}
 	for i := range st.Conditions {
 		if st.Conditions[i].Type == v1alpha1.ConditionSynchronizing {
 			return &st.Conditions[i]

@@ -64,10 +64,12 @@ func setMethod(t *testing.T, rs *v1alpha1.ReplicationSource, m v1alpha1.CopyMeth
 	})
 }
 
-// TestReplication replicates a mixed tree between two namespaces with every source copy
-// method, checks the restored data bit for bit, propagates changes and deletions, and
+// TestReplication (the default path: unprivileged movers in namespaces enforcing the restricted
+// Pod Security Standard, data written by the application's user) replicates a mixed tree between
+// two namespaces with every source copy method, checks the restored data bit for bit, propagates changes and deletions, and
 // checks that deleting the objects removes what they created.
 func TestReplication(t *testing.T) {
+	t.Parallel()
 	srcNS, dstNS := namespace(t, "e2e-src"), namespace(t, "e2e-dst")
 	want := sourceVolume(t, srcNS, "data", "")
 
@@ -111,6 +113,7 @@ func TestReplication(t *testing.T) {
 			TerminationGracePeriodSeconds: ptr.To(int64(0)),
 		},
 	}
+	restrictedPod(&app.Spec, appUID, appGID)
 	must(t, c.Create(ctxT(t, time.Minute), app))
 	eventually(t, podTimeout, "app running", func() error {
 		must(t, c.Get(ctxT(t, time.Minute), client.ObjectKeyFromObject(app), app))
@@ -186,6 +189,7 @@ func pregeneratedKey(t *testing.T, ns, name string, identity string) {
 // TestPreSharedKeyAndWrongKey: a key provided on both sides (GitOps) works; a wrong key on the
 // source is reported clearly and in bounded time, leaks nothing, and recovers once fixed.
 func TestPreSharedKeyAndWrongKey(t *testing.T) {
+	t.Parallel()
 	srcNS, dstNS := namespace(t, "e2e-psk-src"), namespace(t, "e2e-psk-dst")
 	want := sourceVolume(t, srcNS, "data", "SMALL_FILES=50 BIG_MB=1 ")
 	pregeneratedKey(t, dstNS, "gitops-key", "gitops")
@@ -247,6 +251,7 @@ func TestPreSharedKeyAndWrongKey(t *testing.T) {
 // TestScheduleAndMetrics: a scheduled pair syncs twice in a row, nextSyncTime advances, and
 // the controller's metrics show it.
 func TestScheduleAndMetrics(t *testing.T) {
+	t.Parallel()
 	srcNS, dstNS := namespace(t, "e2e-sched-src"), namespace(t, "e2e-sched-dst")
 	sourceVolume(t, srcNS, "data", "SMALL_FILES=20 BIG_MB=1 ")
 	every := &v1alpha1.TriggerSpec{Schedule: ptr.To("*/1 * * * *")}
@@ -301,7 +306,8 @@ func TestScheduleAndMetrics(t *testing.T) {
 }
 
 // TestControllerRestartMidSync: deleting the controller pod during a sync neither stops the
-// sync nor starts a second Job.
+// sync nor starts a second Job. Not parallel: the other tests run once it is done, so the
+// restart it causes does not change what they measure.
 func TestControllerRestartMidSync(t *testing.T) {
 	srcNS, dstNS := namespace(t, "e2e-restart-src"), namespace(t, "e2e-restart-dst")
 	want := sourceVolume(t, srcNS, "data", "SMALL_FILES=2000 BIG_MB=200 ")
