@@ -22,8 +22,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/utils/ptr"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/config"
 
@@ -206,7 +206,7 @@ func runPodAs(t *testing.T, ns, pvc string, uid, gid int64, script string) strin
 			RestartPolicy: corev1.RestartPolicyNever,
 			Containers: []corev1.Container{{
 				Name: "tool", Image: image, ImagePullPolicy: corev1.PullIfNotPresent,
-				Command: []string{"/bin/sh", "-ec", script},
+				Command:      []string{"/bin/sh", "-ec", script},
 				VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/data"}},
 			}},
 			Volumes: []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{
@@ -409,6 +409,19 @@ func copySecret(t *testing.T, fromNS, name, toNS string) {
 	s := &corev1.Secret{}
 	must(t, c.Get(ctx, client.ObjectKey{Namespace: fromNS, Name: name}, s))
 	must(t, c.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: toNS}, Data: s.Data}))
+}
+
+// pair creates a destination in dstNS, copies its generated key to srcNS as a user does, and
+// creates a source of the PVC "data" in srcNS that sends to it.
+func pair(t *testing.T, srcNS, dstNS string, dstMethod, srcMethod v1alpha1.CopyMethodType, trig *v1alpha1.TriggerSpec) (*v1alpha1.ReplicationSource, *v1alpha1.ReplicationDestination) {
+	t.Helper()
+	rd := destination(dstNS, "dst", dstMethod, trig)
+	must(t, c.Create(ctxT(t, time.Minute), rd))
+	addr, key := waitDestinationReady(t, rd)
+	copySecret(t, dstNS, key, srcNS)
+	rs := source(srcNS, "src", "data", addr, key, srcMethod, trig.DeepCopy())
+	must(t, c.Create(ctxT(t, time.Minute), rs))
+	return rs, rd
 }
 
 // waitDestinationReady waits for the destination's address and key.

@@ -168,7 +168,7 @@ func checkDeletion(t *testing.T, rs *v1alpha1.ReplicationSource, rd *v1alpha1.Re
 			if notFound(err) {
 				return nil
 			}
-			return fmt.Errorf("still there (err %v)", err)
+			return fmt.Errorf("still there (err %w)", err)
 		})
 	}
 	// The user's source PVC and copied key stay.
@@ -255,12 +255,7 @@ func TestScheduleAndMetrics(t *testing.T) {
 	srcNS, dstNS := namespace(t, "e2e-sched-src"), namespace(t, "e2e-sched-dst")
 	sourceVolume(t, srcNS, "data", "SMALL_FILES=20 BIG_MB=1 ")
 	every := &v1alpha1.TriggerSpec{Schedule: ptr.To("*/1 * * * *")}
-	rd := destination(dstNS, "dst", v1alpha1.CopyMethodDirect, every)
-	must(t, c.Create(ctxT(t, time.Minute), rd))
-	addr, key := waitDestinationReady(t, rd)
-	copySecret(t, dstNS, key, srcNS)
-	rs := source(srcNS, "src", "data", addr, key, v1alpha1.CopyMethodClone, every)
-	must(t, c.Create(ctxT(t, time.Minute), rs))
+	rs, _ := pair(t, srcNS, dstNS, v1alpha1.CopyMethodDirect, v1alpha1.CopyMethodClone, every)
 
 	ctx := ctxT(t, 3*syncTimeout)
 	var seen []time.Time
@@ -311,12 +306,7 @@ func TestScheduleAndMetrics(t *testing.T) {
 func TestControllerRestartMidSync(t *testing.T) {
 	srcNS, dstNS := namespace(t, "e2e-restart-src"), namespace(t, "e2e-restart-dst")
 	want := sourceVolume(t, srcNS, "data", "SMALL_FILES=2000 BIG_MB=200 ")
-	rd := destination(dstNS, "dst", v1alpha1.CopyMethodSnapshot, &v1alpha1.TriggerSpec{Manual: "r1"})
-	must(t, c.Create(ctxT(t, time.Minute), rd))
-	addr, key := waitDestinationReady(t, rd)
-	copySecret(t, dstNS, key, srcNS)
-	rs := source(srcNS, "src", "data", addr, key, v1alpha1.CopyMethodClone, &v1alpha1.TriggerSpec{Manual: "r1"})
-	must(t, c.Create(ctxT(t, time.Minute), rs))
+	rs, rd := pair(t, srcNS, dstNS, v1alpha1.CopyMethodSnapshot, v1alpha1.CopyMethodClone, &v1alpha1.TriggerSpec{Manual: "r1"})
 
 	ctx := ctxT(t, syncTimeout)
 	job := &batchv1.Job{}

@@ -62,15 +62,10 @@ func TestUnreadableFilesAndMoverSecurityContext(t *testing.T) {
 	srcNS, dstNS := namespace(t, "e2e-msc-src"), namespace(t, "e2e-msc-dst")
 	ownedVolume(t, srcNS)
 
-	rd := destination(dstNS, "dst", v1alpha1.CopyMethodSnapshot, &v1alpha1.TriggerSpec{Manual: "s1"})
-	must(t, c.Create(ctxT(t, time.Minute), rd))
-	addr, key := waitDestinationReady(t, rd)
-	copySecret(t, dstNS, key, srcNS)
 	// Direct: with an fsGroup in its moverSecurityContext, the kubelet gives the volume the
 	// mover mounts that group (and group permission bits) before the mover starts, so the
 	// replica is compared with the volume as the mover read it.
-	rs := source(srcNS, "src", "data", addr, key, v1alpha1.CopyMethodDirect, &v1alpha1.TriggerSpec{Manual: "s1"})
-	must(t, c.Create(ctxT(t, time.Minute), rs))
+	rs, rd := pair(t, srcNS, dstNS, v1alpha1.CopyMethodSnapshot, v1alpha1.CopyMethodDirect, &v1alpha1.TriggerSpec{Manual: "s1"})
 
 	ctx := ctxT(t, errorTimeout)
 	eventually(t, errorTimeout, "source reports the unreadable files", func() error {
@@ -113,12 +108,7 @@ func TestPrivilegedMovers(t *testing.T) {
 	srcNS, dstNS := privilegedNamespace(t, "e2e-priv-src"), privilegedNamespace(t, "e2e-priv-dst")
 	want := ownedVolume(t, srcNS)
 
-	rd := destination(dstNS, "dst", v1alpha1.CopyMethodSnapshot, &v1alpha1.TriggerSpec{Manual: "p1"})
-	must(t, c.Create(ctxT(t, time.Minute), rd))
-	addr, key := waitDestinationReady(t, rd)
-	copySecret(t, dstNS, key, srcNS)
-	rs := source(srcNS, "src", "data", addr, key, v1alpha1.CopyMethodSnapshot, &v1alpha1.TriggerSpec{Manual: "p1"})
-	must(t, c.Create(ctxT(t, time.Minute), rs))
+	rs, rd := pair(t, srcNS, dstNS, v1alpha1.CopyMethodSnapshot, v1alpha1.CopyMethodSnapshot, &v1alpha1.TriggerSpec{Manual: "p1"})
 	waitManual(t, rs, rd, "p1")
 
 	restored := restore(t, rd, "restore")
