@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"flag"
 	"fmt"
@@ -14,7 +15,6 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
@@ -41,22 +41,30 @@ const (
 	// inClusterNamespaceFile is the fallback when namespaceEnv is not set.
 	inClusterNamespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 	defaultMetricsAddr     = ":8443"
+	// defaultConcurrency reconciles per kind keep two API server cores busy at start-up
+	// without queueing requests in the client (docs/control-plane.md, bench/scale).
+	defaultConcurrency = 10
+	// defaultQPS and defaultBurst: no client-side rate limit, as controller-runtime; every
+	// reconcile that has nothing to do makes no request, so a controller's steady traffic is
+	// tiny, and the start-up burst is bounded by the concurrency above and the API server's
+	// priority and fairness.
+	defaultQPS   = -1
+	defaultBurst = 0
 )
 
 // The ClusterRole (deploy/kustomize/components/rsync-tls/rbac/role.yaml, `make manifests`)
 // holds exactly what the code uses; rbac_test.go in internal/rsynctls runs the controller with
-// it. Roles, RoleBindings and ServiceAccounts are read live, so they need no list/watch.
+// it. Every Pod is watched (stripped to what placing a Direct mover needs); VolSync's own
+// ServiceAccounts are cached like its other objects. No Role or RoleBinding is made for movers.
 // +kubebuilder:rbac:groups=volsync.backube,resources=replicationsources;replicationdestinations,verbs=get;list;watch
 // +kubebuilder:rbac:groups=volsync.backube,resources=replicationsources/status;replicationdestinations/status,verbs=get;patch
 // +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;patch
-// +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=get;create;patch
-// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles,verbs=get;create;patch
-// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=rolebindings,verbs=get;create;patch;delete
+// +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
-// +kubebuilder:rbac:groups="",resources=pods,verbs=list
+// +kubebuilder:rbac:groups="",resources=pods,verbs=list;watch
 // +kubebuilder:rbac:groups="",resources=nodes,verbs=get
 // +kubebuilder:rbac:groups=storage.k8s.io,resources=storageclasses,verbs=get
 // +kubebuilder:rbac:groups=snapshot.storage.k8s.io,resources=volumesnapshots,verbs=get;list;watch;create;patch;delete
@@ -87,6 +95,8 @@ type flags struct {
 	pullSecrets                   string
 	leaderElect                   bool
 	concurrency                   int
+	qps                           float32
+	burst                         int
 }
 
 func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string) (flags, error) {
@@ -106,8 +116,17 @@ func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string) (fl
 	fs.StringVar(&f.image, "mover-image", f.image, "image of the rsync-TLS mover (env "+imageEnv+")")
 	fs.StringVar(&f.pullSecrets, "mover-image-pull-secrets", "",
 		"comma-separated image pull Secrets in the controller's namespace, copied for the mover ServiceAccounts")
-	fs.IntVar(&f.concurrency, "max-concurrent-reconciles", 10, "reconciles run in parallel per kind")
-	return f, fs.Parse(args)
+	fs.IntVar(&f.concurrency, "max-concurrent-reconciles", defaultConcurrency,
+		"reconciles run in parallel per kind (ReplicationSources, ReplicationDestinations)")
+	qps := fs.Float64("kube-api-qps", defaultQPS,
+		"client-side limit of API requests per second (negative: none; the API server's priority and fairness protects it)")
+	fs.IntVar(&f.burst, "kube-api-burst", defaultBurst, "client-side burst above --kube-api-qps (ignored when the limit is off)")
+	err := fs.Parse(args)
+	f.qps = float32(*qps)
+	if f.qps > 0 && f.burst < 1 {
+		f.burst = max(1, int(2*f.qps)) // client-go refuses a limit without a burst
+	}
+	return f, err
 }
 
 // metricsOptions serves metrics over HTTPS behind TokenReview/SubjectAccessReview (scrapers
@@ -159,7 +178,9 @@ func run() error {
 			return err
 		}
 	}
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+	cfg := ctrl.GetConfigOrDie()
+	cfg.QPS, cfg.Burst = f.qps, f.burst
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                        scheme,
 		Metrics:                       metricsOptions(f),
 		HealthProbeBindAddress:        f.probeAddr,
@@ -168,12 +189,12 @@ func run() error {
 		LeaderElectionNamespace:       namespace,
 		LeaderElectionReleaseOnCancel: true,
 		Cache:                         clients.CacheOptions(),
-		Client:                        client.Options{Cache: &client.CacheOptions{DisableFor: clients.UncachedTypes()}},
+		Client:                        clients.ClientOptions(),
 	})
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
 	}
-	c, err := clients.NewSplit(mgr.GetClient(), mgr.GetAPIReader())
+	c, err := clients.New(context.Background(), mgr)
 	if err != nil {
 		return err
 	}

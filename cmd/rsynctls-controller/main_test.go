@@ -55,6 +55,26 @@ func TestFlagDefaults(t *testing.T) {
 	}
 }
 
+func TestClientLimitFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args        []string
+		qps         float32
+		burst, conc int
+	}{
+		{nil, -1, 0, 10},
+		{[]string{"--kube-api-qps=50", "--kube-api-burst=80", "--max-concurrent-reconciles=4"}, 50, 80, 4},
+		{[]string{"--kube-api-qps=20"}, 20, 40, 10}, // client-go needs a burst with a limit
+	} {
+		f, err := parseFlags(flag.NewFlagSet("test", flag.ContinueOnError), tc.args, func(string) string { return "" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.qps != tc.qps || f.burst != tc.burst || f.concurrency != tc.conc {
+			t.Errorf("%v: qps %v burst %d concurrency %d, want %v %d %d", tc.args, f.qps, f.burst, f.concurrency, tc.qps, tc.burst, tc.conc)
+		}
+	}
+}
+
 func TestControllerNamespace(t *testing.T) {
 	fromFile := func(string) ([]byte, error) { return []byte("from-file\n"), nil }
 	noFile := func(string) ([]byte, error) { return nil, os.ErrNotExist }

@@ -26,6 +26,9 @@ func (h Handler) copyTriggerWait(ctx context.Context, src *corev1.PersistentVolu
 	if !usesCopyTrigger(src) {
 		return nil, nil
 	}
+	// Waiting for the user to change the trigger: src is read live at every look, not once
+	// per synchronization.
+	defer h.users().Forget(src)
 	ann := src.GetAnnotations()
 	trigger := ann[v1alpha1.CopyTriggerAnnotation]
 	srcName := events.KindName(kindPVC, src.Name)

@@ -33,7 +33,7 @@ func (h Handler) DestinationVolume(ctx context.Context, opts v1alpha1.Replicatio
 	pvc := &corev1.PersistentVolumeClaim{}
 	if opts.DestinationPVC != nil && *opts.DestinationPVC != "" {
 		name := *opts.DestinationPVC
-		if err := h.Client.Get(ctx, client.ObjectKey{Namespace: h.namespace(), Name: name}, pvc); err != nil {
+		if err := h.users().Get(ctx, client.ObjectKey{Namespace: h.namespace(), Name: name}, pvc); err != nil {
 			if apierrors.IsNotFound(err) {
 				return nil, nil, fmt.Errorf("%s: %w; check destinationPVC", events.KindName(kindPVC, name), ErrDestinationPVCNotFound)
 			}
@@ -289,10 +289,15 @@ func (h Handler) RotateImage(ctx context.Context, previous, current *corev1.Type
 }
 
 // ReleaseDestination removes the snapshot name annotation from the destination PVC at the end
-// of a synchronization, so the next one takes a new snapshot. A missing PVC is fine.
-func (h Handler) ReleaseDestination(ctx context.Context, pvcName string) error {
+// of a synchronization, so the next one takes a new snapshot. A missing PVC is fine. user
+// says the PVC is the user's (destinationPVC), read live, rather than one VolSync provisioned.
+func (h Handler) ReleaseDestination(ctx context.Context, pvcName string, user bool) error {
 	pvc := &corev1.PersistentVolumeClaim{}
-	if err := h.Client.Get(ctx, client.ObjectKey{Namespace: h.namespace(), Name: pvcName}, pvc); err != nil {
+	var r client.Reader = h.Client
+	if user {
+		r = h.users()
+	}
+	if err := r.Get(ctx, client.ObjectKey{Namespace: h.namespace(), Name: pvcName}, pvc); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil
 		}

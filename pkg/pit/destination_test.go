@@ -231,13 +231,13 @@ func TestDestinationImageSnapshot(t *testing.T) {
 	}
 
 	// Release: the next iteration takes a new name.
-	if err := f.h.ReleaseDestination(f.ctx, "landing"); err != nil {
+	if err := f.h.ReleaseDestination(f.ctx, "landing", true); err != nil {
 		t.Fatal(err)
 	}
 	if _, has := f.getPVC("landing").Annotations[v1alpha1.SnapshotNameAnnotation]; has {
 		t.Errorf("snapname kept after release")
 	}
-	if err := f.h.ReleaseDestination(f.ctx, "gone"); err != nil {
+	if err := f.h.ReleaseDestination(f.ctx, "gone", true); err != nil {
 		t.Errorf("missing PVC: %v", err)
 	}
 	f.clock.Step(time.Hour)

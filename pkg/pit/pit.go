@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
+	"github.com/volsync-go/volsync/pkg/common/clients"
 	"github.com/volsync-go/volsync/pkg/common/events"
 )
 
@@ -97,8 +98,11 @@ type Wait struct {
 
 // Handler makes and tracks the volumes of one ReplicationSource or ReplicationDestination.
 type Handler struct {
-	// Client is the controller's (cached) client.
+	// Client is the controller's client: VolSync's own objects are read from its cache.
 	Client client.Client
+	// Users reads the user's PVCs (source, destinationPVC) once per synchronization (nil:
+	// Client, live; for tests with a direct client).
+	Users clients.UserReader
 	// Owner is the ReplicationSource or ReplicationDestination. Its UID labels temporary
 	// objects and it is the controller owner of what the Handler creates.
 	Owner client.Object
@@ -116,6 +120,14 @@ const (
 
 // snapshotGroup is the API group of VolumeSnapshots.
 var snapshotGroup = snapv1.SchemeGroupVersion.Group
+
+// users returns Users, or Client read live when none was given.
+func (h Handler) users() clients.UserReader {
+	if h.Users == nil {
+		return clients.Live(h.Client)
+	}
+	return h.Users
+}
 
 // clock returns Clock, or the real clock when none was given.
 func (h Handler) clock() clock.PassiveClock {
@@ -195,6 +207,9 @@ func (h Handler) patchObj(ctx context.Context, obj client.Object, lock bool, mut
 		return false, nil
 	}
 	log.FromContext(ctx).V(1).Info("Updating object", "name", obj.GetName())
+	// A user object read once for the synchronization is read live after the controller
+	// changed it (or failed to).
+	defer h.users().Forget(obj)
 	patch := client.MergeFrom(base)
 	if lock {
 		patch = client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})

@@ -37,7 +37,7 @@ func (h Handler) SourceCopy(ctx context.Context, opts v1alpha1.ReplicationSource
 		return nil, nil, fmt.Errorf("%w %q: must be Direct, None, Clone or Snapshot", ErrUnsupportedCopyMethod, opts.CopyMethod)
 	}
 	src := &corev1.PersistentVolumeClaim{}
-	if err := h.Client.Get(ctx, client.ObjectKey{Namespace: h.namespace(), Name: sourcePVC}, src); err != nil {
+	if err := h.users().Get(ctx, client.ObjectKey{Namespace: h.namespace(), Name: sourcePVC}, src); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, nil, fmt.Errorf("%s: %w; check spec.sourcePVC", events.KindName(kindPVC, sourcePVC), ErrSourcePVCNotFound)
 		}

@@ -52,7 +52,7 @@ func TestDSTBoundaries(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			lastSync := tt.from.In(time.UTC) // status times arrive in any zone; loc decides
 			for i, want := range tt.want {
-				got, err := NextSyncTime(scheduled(tt.expr), &lastSync, time.Time{}, tt.loc)
+				got, err := NextSyncTime(scheduled(tt.expr), &lastSync, time.Time{}, tt.loc, "")
 				if err != nil {
 					t.Fatalf("NextSyncTime: %v", err)
 				}

@@ -92,12 +92,23 @@ func next(sched cron.Schedule, expr string, after time.Time, loc *time.Location)
 	return n, nil
 }
 
+// Spreading of scheduled starts: objects sharing a schedule start at their own offset after
+// each slot, so thousands of them do not create their Jobs in the same second.
+const (
+	// ScheduleSpreadDivisor bounds the offset to this fraction of the schedule's interval (the
+	// gap from the slot to the one after it): a tenth, 6 s for a schedule of every minute.
+	ScheduleSpreadDivisor = 10
+	// MaxScheduleSpread bounds the offset of schedules of more than ten minutes.
+	MaxScheduleSpread = time.Minute
+)
+
 // NextSyncTime is the value of status.nextSyncTime: for a Schedule trigger, the first slot
 // strictly after lastSync (the completion of the last successful synchronization), or after
-// created when there has been none; nil for Manual and Always. Slots are computed in loc, the
-// controller's time zone (time.Local or time.UTC), and the result is in loc. The schedule in
-// t is read afresh, so an edited schedule applies to the next slot.
-func NextSyncTime(t *v1alpha1.TriggerSpec, lastSync *time.Time, created time.Time, loc *time.Location) (*time.Time, error) {
+// created when there has been none, plus the object's spread (SpreadFor); nil for Manual and
+// Always. Slots are computed in loc, the controller's time zone (time.Local or time.UTC), and
+// the result is in loc. The schedule in t is read afresh, so an edited schedule applies to the
+// next slot. key identifies the object (its UID); "" spreads nothing.
+func NextSyncTime(t *v1alpha1.TriggerSpec, lastSync *time.Time, created time.Time, loc *time.Location, key string) (*time.Time, error) {
 	sched, err := scheduleOf(t)
 	if sched == nil || err != nil {
 		return nil, err
@@ -110,7 +121,24 @@ func NextSyncTime(t *v1alpha1.TriggerSpec, lastSync *time.Time, created time.Tim
 	if err != nil {
 		return nil, err
 	}
+	following, err := next(sched, *t.Schedule, n, loc)
+	if err != nil {
+		return nil, err
+	}
+	n = n.Add(SpreadFor(key, following.Sub(n)))
 	return &n, nil
+}
+
+// SpreadFor is how long after a slot the object key starts when the next slot follows after
+// interval: a fixed offset per object in [0, min(interval/ScheduleSpreadDivisor,
+// MaxScheduleSpread)), so it never reaches the next slot. It is whole seconds, the precision
+// of status times (a finer nextSyncTime would differ from its stored copy at every
+// reconcile). It is 0 for an empty key.
+func SpreadFor(key string, interval time.Duration) time.Duration {
+	if key == "" {
+		return 0
+	}
+	return Jitter(key, min(interval/ScheduleSpreadDivisor, MaxScheduleSpread)).Truncate(time.Second)
 }
 
 // Deadline is when a Schedule trigger's next synchronization must have completed by:

@@ -135,7 +135,7 @@ func TestNextSyncTime(t *testing.T) {
 			case strings.HasPrefix(tt.trigger, "m:"):
 				trig = manual(strings.TrimPrefix(tt.trigger, "m:"))
 			}
-			got, err := NextSyncTime(trig, tt.lastSync, created, time.UTC)
+			got, err := NextSyncTime(trig, tt.lastSync, created, time.UTC, "")
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("error = %v, wantErr %v", err, tt.wantErr)
 			}

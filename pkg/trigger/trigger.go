@@ -49,6 +49,8 @@ type Status struct {
 	LastSyncStartTime *time.Time
 	// LastManualSync is the manual value the last completed synchronization was started for.
 	LastManualSync string
+	// Key identifies the object (its UID) to spread its scheduled starts (SpreadFor).
+	Key string
 }
 
 // Decision says what an idle object should do now.
@@ -72,12 +74,13 @@ type Decision struct {
 //   - Always: Sync.
 //   - Manual: Sync when t.Manual differs from LastManualSync; otherwise wait for a change.
 //   - Schedule: Sync when now is at or after NextSyncTime (first slot strictly after
-//     LastSyncTime, computed with the current schedule in loc); otherwise requeue at that slot.
+//     LastSyncTime, computed with the current schedule in loc, plus the object's spread);
+//     otherwise requeue at that time.
 //
 // The only error is an invalid schedule (wrapping ErrInvalidSchedule) for a Schedule trigger;
 // a schedule hidden by a manual value is not parsed.
 func Decide(t *v1alpha1.TriggerSpec, st Status, created, now time.Time, loc *time.Location) (Decision, error) {
-	nextSync, err := NextSyncTime(t, st.LastSyncTime, created, loc)
+	nextSync, err := NextSyncTime(t, st.LastSyncTime, created, loc, st.Key)
 	if err != nil {
 		return Decision{}, err
 	}

@@ -9,8 +9,6 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/selection"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -56,11 +54,13 @@ func (p *Placement) Apply(spec *corev1.PodSpec) {
 // already using it, or nil when the mover may run anywhere: the volume can be mounted on
 // several nodes (ReadWriteMany or ReadOnlyMany), or no pod other than VolSync's uses it.
 //
-// Pods are listed with r in the PVC's namespace; callers pass an uncached reader because the
-// controller does not cache Pods. Candidates are pods not created by VolSync whose volumes
-// reference the claim and that have not terminated. A Running pod is preferred; otherwise a
-// pod already bound to a node (spec.nodeName set). Pods not yet scheduled give no node and
-// are skipped (the reference implementation tried to read Node "" and failed).
+// Pods come from r's cache of stripped pods (see StripPod), selected with the ClaimIndex
+// field index, so placing a mover costs no API request whatever the number of pods; r must
+// be a client whose Pod reads are served by a cache with that index (clients.Split). The Node
+// is read through r too. Candidates are pods not created by VolSync whose volumes reference
+// the claim and that have not terminated. A Running pod is preferred; otherwise a pod already
+// bound to a node (spec.nodeName set). Pods not yet scheduled give no node and are skipped
+// (the reference implementation tried to read Node "" and failed).
 //
 // For a ReadWriteOncePod volume any such pod is an error wrapping ErrVolumeInUse, since no
 // second pod can mount it.
@@ -73,14 +73,9 @@ func ForVolume(ctx context.Context, r client.Reader, pvc *corev1.PersistentVolum
 		return nil, nil
 	}
 
-	notVolSync, err := labels.NewRequirement(volsyncv1alpha1.CreatedByLabel, selection.NotEquals, []string{volsyncv1alpha1.CreatedByValue})
-	if err != nil {
-		return nil, err
-	}
 	pods := &corev1.PodList{}
-	if err := r.List(ctx, pods, client.InNamespace(pvc.Namespace),
-		client.MatchingLabelsSelector{Selector: labels.NewSelector().Add(*notVolSync)}); err != nil {
-		return nil, fmt.Errorf("listing Pods in %s: %w", pvc.Namespace, err)
+	if err := r.List(ctx, pods, client.InNamespace(pvc.Namespace), client.MatchingFields{ClaimIndex: pvc.Name}); err != nil {
+		return nil, fmt.Errorf("listing Pods that use PersistentVolumeClaim %s/%s: %w", pvc.Namespace, pvc.Name, err)
 	}
 	users := Users(pods.Items, pvc.Name)
 

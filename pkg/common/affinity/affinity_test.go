@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -87,11 +88,13 @@ type fixture struct {
 	ctx context.Context
 	t   *testing.T
 	ns  string
+	// pods is the controller's view: Pods from the stripped, claim-indexed cache, Nodes live.
+	pods client.Reader
 }
 
 func newFixture(t *testing.T) *fixture {
 	ctx := testContext(t)
-	return &fixture{ctx: ctx, t: t, ns: newNamespace(ctx, t)}
+	return &fixture{ctx: ctx, t: t, ns: newNamespace(ctx, t), pods: podReader(t)}
 }
 
 // node creates a Node named after the namespace; hostname "" leaves the label off.
@@ -123,6 +126,24 @@ func (f *fixture) pod(p corev1.Pod) {
 			f.t.Fatalf("setting pod phase: %v", err)
 		}
 	}
+	f.cached(&p)
+}
+
+// cached waits until the pod cache holds p as written.
+func (f *fixture) cached(p *corev1.Pod) {
+	f.t.Helper()
+	for {
+		got := &corev1.Pod{}
+		err := f.pods.Get(f.ctx, client.ObjectKeyFromObject(p), got)
+		if err == nil && got.ResourceVersion == p.ResourceVersion {
+			return
+		}
+		select {
+		case <-f.ctx.Done():
+			f.t.Fatalf("pod %s not in the cache at resourceVersion %s: %v", p.Name, p.ResourceVersion, err)
+		case <-time.After(pollInterval):
+		}
+	}
 }
 
 func (f *fixture) pvc(modes ...corev1.PersistentVolumeAccessMode) *corev1.PersistentVolumeClaim {
@@ -136,7 +157,7 @@ func TestForVolume(t *testing.T) {
 	t.Run("no users", func(t *testing.T) {
 		f := newFixture(t)
 		f.pod(testPod("other", "other", f.node("n1", "h1"), corev1.PodRunning))
-		p, err := ForVolume(f.ctx, env.Client, f.pvc(corev1.ReadWriteOnce))
+		p, err := ForVolume(f.ctx, f.pods, f.pvc(corev1.ReadWriteOnce))
 		if err != nil || p != nil {
 			t.Fatalf("ForVolume = %+v, %v; want nil, nil", p, err)
 		}
@@ -154,7 +175,7 @@ func TestForVolume(t *testing.T) {
 		app.Spec.Tolerations = []corev1.Toleration{{Key: "dedicated", Operator: corev1.TolerationOpEqual, Value: "db", Effect: corev1.TaintEffectNoSchedule}}
 		f.pod(app)
 
-		p, err := ForVolume(f.ctx, env.Client, f.pvc(corev1.ReadWriteOnce))
+		p, err := ForVolume(f.ctx, f.pods, f.pvc(corev1.ReadWriteOnce))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -176,7 +197,7 @@ func TestForVolume(t *testing.T) {
 		n1 := f.node("n1", "h1")
 		f.pod(testPod("a-unscheduled", "data", "", corev1.PodPending))
 		f.pod(testPod("b-pending", "data", n1, corev1.PodPending))
-		p, err := ForVolume(f.ctx, env.Client, f.pvc(corev1.ReadWriteOnce))
+		p, err := ForVolume(f.ctx, f.pods, f.pvc(corev1.ReadWriteOnce))
 		if err != nil || p == nil || p.NodeSelector[HostnameLabel] != "h1" {
 			t.Fatalf("ForVolume = %+v, %v; want h1", p, err)
 		}
@@ -185,7 +206,7 @@ func TestForVolume(t *testing.T) {
 	t.Run("only unscheduled pods", func(t *testing.T) {
 		f := newFixture(t)
 		f.pod(testPod("a-unscheduled", "data", "", corev1.PodPending))
-		p, err := ForVolume(f.ctx, env.Client, f.pvc(corev1.ReadWriteOnce))
+		p, err := ForVolume(f.ctx, f.pods, f.pvc(corev1.ReadWriteOnce))
 		if err != nil || p != nil {
 			t.Fatalf("ForVolume = %+v, %v; want nil, nil", p, err)
 		}
@@ -195,7 +216,7 @@ func TestForVolume(t *testing.T) {
 		f := newFixture(t)
 		f.pod(testPod("app", "data", f.node("n1", "h1"), corev1.PodRunning))
 		for _, m := range []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany, corev1.ReadOnlyMany} {
-			p, err := ForVolume(f.ctx, env.Client, f.pvc(corev1.ReadWriteOnce, m))
+			p, err := ForVolume(f.ctx, f.pods, f.pvc(corev1.ReadWriteOnce, m))
 			if err != nil || p != nil {
 				t.Errorf("%s: ForVolume = %+v, %v; want nil, nil", m, p, err)
 			}
@@ -203,7 +224,7 @@ func TestForVolume(t *testing.T) {
 		// The bound status wins over the spec.
 		pvc := f.pvc(corev1.ReadWriteMany)
 		pvc.Status.AccessModes = []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}
-		if p, err := ForVolume(f.ctx, env.Client, pvc); err != nil || p == nil {
+		if p, err := ForVolume(f.ctx, f.pods, pvc); err != nil || p == nil {
 			t.Errorf("status RWO: ForVolume = %+v, %v; want a placement", p, err)
 		}
 	})
@@ -211,7 +232,7 @@ func TestForVolume(t *testing.T) {
 	t.Run("read-write-once-pod in use", func(t *testing.T) {
 		f := newFixture(t)
 		f.pod(testPod("app", "data", "", corev1.PodPending))
-		_, err := ForVolume(f.ctx, env.Client, f.pvc(corev1.ReadWriteOncePod))
+		_, err := ForVolume(f.ctx, f.pods, f.pvc(corev1.ReadWriteOncePod))
 		if !errors.Is(err, ErrVolumeInUse) {
 			t.Fatalf("err = %v, want ErrVolumeInUse", err)
 		}
@@ -220,7 +241,7 @@ func TestForVolume(t *testing.T) {
 	t.Run("read-write-once-pod free", func(t *testing.T) {
 		f := newFixture(t)
 		f.pod(testPod("done", "data", f.node("n1", "h1"), corev1.PodSucceeded))
-		p, err := ForVolume(f.ctx, env.Client, f.pvc(corev1.ReadWriteOncePod))
+		p, err := ForVolume(f.ctx, f.pods, f.pvc(corev1.ReadWriteOncePod))
 		if err != nil || p != nil {
 			t.Fatalf("ForVolume = %+v, %v; want nil, nil", p, err)
 		}
@@ -229,7 +250,7 @@ func TestForVolume(t *testing.T) {
 	t.Run("node without hostname label", func(t *testing.T) {
 		f := newFixture(t)
 		f.pod(testPod("app", "data", f.node("n1", ""), corev1.PodRunning))
-		_, err := ForVolume(f.ctx, env.Client, f.pvc(corev1.ReadWriteOnce))
+		_, err := ForVolume(f.ctx, f.pods, f.pvc(corev1.ReadWriteOnce))
 		if !errors.Is(err, ErrNodeUnlabelled) {
 			t.Fatalf("err = %v, want ErrNodeUnlabelled", err)
 		}

@@ -2,6 +2,8 @@ package clients
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 
 	snapv1 "github.com/kubernetes-csi/external-snapshotter/client/v6/apis/volumesnapshot/v1"
@@ -11,53 +13,85 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
 	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
+	"github.com/volsync-go/volsync/pkg/common/affinity"
 )
 
 // CreatedBySelector selects the objects VolSync created.
 var CreatedBySelector = labels.SelectorFromSet(labels.Set{v1alpha1.CreatedByLabel: v1alpha1.CreatedByValue})
 
+// ErrNotCachedYet is returned by Split.Get for an object this process created moments ago
+// that its cache has not received yet. It is an expected race: the caller retries soon
+// (statemachine.IsRace) instead of creating the object a second time.
+var ErrNotCachedYet = errors.New("object created by this controller is not in its cache yet")
+
 // OwnedTypes are the kinds the controllers create and watch. Their cache holds only objects
 // labelled created-by=volsync, so a controller's memory grows with its own objects, not with
-// every Secret and PVC of the cluster.
+// every Secret and PVC of the cluster. Reads of these kinds are served by the cache alone: a
+// miss means VolSync has no such object (users' objects of these kinds are read through
+// UserReads).
 func OwnedTypes() []client.Object {
 	return []client.Object{
 		&batchv1.Job{}, &corev1.PersistentVolumeClaim{}, &corev1.Secret{}, &corev1.Service{},
-		&snapv1.VolumeSnapshot{},
+		&snapv1.VolumeSnapshot{}, &corev1.ServiceAccount{},
 	}
 }
 
-// CacheOptions restricts the cache of owned types to VolSync's objects.
+// CacheOptions restricts the cache of owned types to VolSync's objects, and caches every Pod
+// stripped to what placement needs (affinity.StripPod). No cached object keeps its
+// managedFields, which the controllers never read.
 func CacheOptions() cache.Options {
 	by := map[client.Object]cache.ByObject{}
 	for _, o := range OwnedTypes() {
 		by[o] = cache.ByObject{Label: CreatedBySelector}
 	}
-	return cache.Options{ByObject: by}
+	by[&corev1.Pod{}] = cache.ByObject{Transform: affinity.StripPod}
+	return cache.Options{ByObject: by, DefaultTransform: cache.TransformStripManagedFields()}
 }
 
-// UncachedTypes are read straight from the API server and never get an informer.
+// UncachedTypes are read straight from the API server and never get an informer: Nodes and
+// ConfigMaps are read rarely (placing a Job, once per synchronization).
 func UncachedTypes() []client.Object {
-	return []client.Object{&corev1.Pod{}, &corev1.ServiceAccount{}, &corev1.ConfigMap{}, &corev1.Node{}}
+	return []client.Object{&corev1.ConfigMap{}, &corev1.Node{}}
 }
 
-// Split is a client whose reads of owned types try the cache first and fall back to the API
-// server when the cache does not have the object (it is not VolSync's, or is brand new), and
-// whose reads of every other type go straight to the API server. Writes go to the API server.
+// ClientOptions makes the manager's client read UncachedTypes live.
+func ClientOptions() client.Options {
+	return client.Options{Cache: &client.CacheOptions{DisableFor: UncachedTypes()}}
+}
+
+// IndexFields registers the field indexes the controllers list with: Pods by claim
+// (affinity.ClaimIndex). Call it once per manager, before the manager starts.
+func IndexFields(ctx context.Context, idx client.FieldIndexer) error {
+	if err := idx.IndexField(ctx, &corev1.Pod{}, affinity.ClaimIndex, affinity.IndexClaims); err != nil {
+		return fmt.Errorf("indexing pods by claim: %w", err)
+	}
+	return nil
+}
+
+// Split is the controllers' client. Reads of cached kinds (OwnedTypes, Pods, Namespaces and
+// the replication objects) are served by the cache only: a miss is trusted, so a reconcile
+// that finds everything in place makes no API request, and one that creates an object makes
+// exactly the create (an AlreadyExists from a concurrent create is the expected race). An
+// object this process created that the cache has not received yet is reported as
+// ErrNotCachedYet instead of a miss, so it is never created twice. Reads of other kinds go to
+// the API server. Writes go to the API server.
 type Split struct {
 	client.Client
-	API    client.Reader
-	cached map[schema.GroupKind]bool
+	API     client.Reader
+	cached  map[schema.GroupKind]bool
+	created *creations
 }
 
-// NewSplit wraps a cache-backed client.
+// NewSplit wraps a cache-backed client; api reads live.
 func NewSplit(c client.Client, api client.Reader) (*Split, error) {
-	s := &Split{Client: c, API: api, cached: map[schema.GroupKind]bool{}}
-	for _, o := range append(OwnedTypes(), &corev1.Namespace{}, &v1alpha1.ReplicationSource{}, &v1alpha1.ReplicationDestination{}) {
+	s := &Split{Client: c, API: api, cached: map[schema.GroupKind]bool{}, created: newCreations(clock.RealClock{})}
+	for _, o := range append(OwnedTypes(), &corev1.Pod{}, &corev1.Namespace{}, &v1alpha1.ReplicationSource{}, &v1alpha1.ReplicationDestination{}) {
 		gvk, err := apiutil.GVKForObject(o, c.Scheme())
 		if err != nil {
 			return nil, err
@@ -67,32 +101,76 @@ func NewSplit(c client.Client, api client.Reader) (*Split, error) {
 	return s, nil
 }
 
-func (s *Split) isCached(obj runtime.Object) bool {
+func (s *Split) groupKind(obj runtime.Object) (schema.GroupKind, bool) {
 	gvk, err := apiutil.GVKForObject(obj, s.Scheme())
 	if err != nil {
-		return false
+		return schema.GroupKind{}, false
 	}
 	gk := gvk.GroupKind()
 	gk.Kind = strings.TrimSuffix(gk.Kind, "List")
-	return s.cached[gk]
+	return gk, s.cached[gk]
 }
 
-// Get reads obj, from the cache when it holds it.
+func (s *Split) isCached(obj runtime.Object) bool {
+	_, ok := s.groupKind(obj)
+	return ok
+}
+
+// Get reads obj from the cache for cached kinds (see Split), live otherwise.
 func (s *Split) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
-	if s.isCached(obj) {
-		err := s.Client.Get(ctx, key, obj, opts...)
-		if !apierrors.IsNotFound(err) {
-			return err
-		}
+	gk, cached := s.groupKind(obj)
+	if !cached {
+		return s.API.Get(ctx, key, obj, opts...)
 	}
-	return s.API.Get(ctx, key, obj, opts...)
+	err := s.Client.Get(ctx, key, obj, opts...)
+	switch {
+	case err == nil:
+		s.created.seen(gk, key, obj.GetUID())
+	case apierrors.IsNotFound(err) && s.created.pending(gk, key):
+		return fmt.Errorf("%s %s: %w", gk.Kind, key, ErrNotCachedYet)
+	}
+	return err
 }
 
-// List lists from the cache for owned types (the lists the controllers make select VolSync's
-// own objects) and from the API server otherwise.
+// List lists cached kinds from the cache and other kinds from the API server.
 func (s *Split) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
 	if s.isCached(list) {
 		return s.Client.List(ctx, list, opts...)
 	}
 	return s.API.List(ctx, list, opts...)
+}
+
+// Create creates obj and remembers it until the cache has it.
+func (s *Split) Create(ctx context.Context, obj client.Object, opts ...client.CreateOption) error {
+	if err := s.Client.Create(ctx, obj, opts...); err != nil {
+		return err
+	}
+	if gk, cached := s.groupKind(obj); cached {
+		s.created.add(gk, client.ObjectKeyFromObject(obj), obj.GetUID())
+	}
+	return nil
+}
+
+// Delete deletes obj and forgets that this process created it.
+func (s *Split) Delete(ctx context.Context, obj client.Object, opts ...client.DeleteOption) error {
+	if gk, cached := s.groupKind(obj); cached {
+		s.created.forget(gk, client.ObjectKeyFromObject(obj))
+	}
+	return s.Client.Delete(ctx, obj, opts...)
+}
+
+// Manager is what New needs of a controller-runtime manager.
+type Manager interface {
+	GetClient() client.Client
+	GetAPIReader() client.Reader
+	GetFieldIndexer() client.FieldIndexer
+}
+
+// New registers the field indexes on mgr's cache and returns the controllers' Split client.
+// mgr must have been made with CacheOptions and ClientOptions.
+func New(ctx context.Context, mgr Manager) (*Split, error) {
+	if err := IndexFields(ctx, mgr.GetFieldIndexer()); err != nil {
+		return nil, err
+	}
+	return NewSplit(mgr.GetClient(), mgr.GetAPIReader())
 }

@@ -22,11 +22,15 @@ func (r Runner) place(ctx context.Context, s *Spec) error {
 		candidates = append(candidates, s.Data.PVC)
 	}
 	candidates = append(candidates, s.placeWith)
+	pods := r.Pods
+	if pods == nil {
+		pods = r.Client
+	}
 	for _, pvc := range candidates {
 		if pvc == nil {
 			continue
 		}
-		p, err := affinity.ForVolume(ctx, r.APIReader, pvc)
+		p, err := affinity.ForVolume(ctx, pods, pvc)
 		if err != nil {
 			return err
 		}

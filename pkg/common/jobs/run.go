@@ -83,10 +83,18 @@ type Outcome struct {
 
 // Runner runs mover Jobs.
 type Runner struct {
-	Client    client.Client
+	// Client reads Jobs from the controller's cache (clients.Split) and writes.
+	Client client.Client
+	// APIReader reads live: the pods of a Job that finished or never started (rare, and
+	// they must be current).
 	APIReader client.Reader
-	Events    events.Recorder
-	Clock     clock.PassiveClock
+	// Users reads the user's moverVolumes once per synchronization (nil: APIReader).
+	Users client.Reader
+	// Pods lists Pods by claim (affinity.ClaimIndex) from the controller's pod cache and
+	// reads Nodes, to place Direct movers (nil: Client).
+	Pods   client.Reader
+	Events events.Recorder
+	Clock  clock.PassiveClock
 	// StartedNote is the note of the TransferStarted event, e.g. "starting Job/%s to transmit data".
 	StartedNote string
 	// successors remembers counts for Jobs whose predecessor is still being deleted (nil: the
@@ -106,7 +114,11 @@ func (r Runner) Run(ctx context.Context, s Spec) (Outcome, error) {
 	if err := CheckVolumeMode(s); err != nil {
 		return Outcome{}, err
 	}
-	volumePVC, err := CheckMoverVolumes(ctx, r.APIReader, s.Owner.GetNamespace(), s.Config)
+	users := r.Users
+	if users == nil {
+		users = r.APIReader
+	}
+	volumePVC, err := CheckMoverVolumes(ctx, users, s.Owner.GetNamespace(), s.Config)
 	if err != nil {
 		return Outcome{}, err
 	}

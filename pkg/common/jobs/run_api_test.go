@@ -20,6 +20,7 @@ import (
 
 	"github.com/volsync-go/volsync/pkg/common/affinity"
 	"github.com/volsync-go/volsync/pkg/common/events"
+	"github.com/volsync-go/volsync/pkg/testutil/cachedclient"
 	"github.com/volsync-go/volsync/pkg/testutil/testenv"
 )
 
@@ -183,9 +184,21 @@ func (f *apiFixture) app(name, claim, node string) *corev1.Pod {
 // transfer is not restarted) and the placement is not even looked up again.
 func TestPlacementDecidedOncePerJob(t *testing.T) {
 	f := newAPIFixture(t)
+	pods := &podListCounter{Reader: cachedclient.Start(t, cluster)}
+	f.runner.Pods = pods
 	n1, host1 := f.node("n1")
 	n2, _ := f.node("n2")
 	app := f.app("app", "data", n1)
+	f.eventually("application pod in the controller's pod cache", func() error {
+		got := &corev1.Pod{}
+		if err := pods.Get(f.ctx, client.ObjectKeyFromObject(app), got); err != nil {
+			return err
+		}
+		if got.Status.Phase != corev1.PodRunning {
+			return fmt.Errorf("phase %s", got.Status.Phase)
+		}
+		return nil
+	})
 	s := f.spec()
 	s.Direct = true
 	s.Data = &Data{PVC: &corev1.PersistentVolumeClaim{
@@ -220,7 +233,7 @@ func TestPlacementDecidedOncePerJob(t *testing.T) {
 	}
 	for _, step := range steps {
 		step.change()
-		f.reader.lists.Store(0)
+		pods.lists.Store(0)
 		if o := f.run(s); o.Phase != Running || o.Err != nil {
 			t.Fatalf("%s: outcome %+v, want the Job running", step.what, o)
 		}
@@ -232,7 +245,7 @@ func TestPlacementDecidedOncePerJob(t *testing.T) {
 		if got := now.Spec.Template.Spec.NodeSelector[affinity.HostnameLabel]; got != host1 {
 			t.Fatalf("%s: placement changed to %q", step.what, got)
 		}
-		if n := f.reader.lists.Load(); n != 0 {
+		if n := pods.lists.Load(); n != 0 {
 			t.Errorf("%s: %d Pod List(s) for a Job that exists; placement is decided when it is created", step.what, n)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
+	"github.com/volsync-go/volsync/pkg/common/clients"
 	"github.com/volsync-go/volsync/pkg/common/events"
 	"github.com/volsync-go/volsync/pkg/common/rbac"
 )
@@ -45,9 +46,14 @@ type Mover interface {
 
 // Env is what a Builder gets to build a Mover for one object.
 type Env struct {
-	// Client reads owned objects from the cache (falling back to the API server) and writes.
+	// Client reads VolSync's own objects from the cache only (clients.Split: a miss is
+	// trusted) and writes.
 	Client client.Client
-	// APIReader reads directly from the API server (objects VolSync does not own).
+	// Users reads the user's objects (source PVC, key Secret, moverVolumes, ServiceAccount)
+	// live, once per synchronization (clients.UserReads).
+	Users clients.UserReader
+	// APIReader reads directly from the API server, every time (what must be current: the
+	// pods of a finished Job).
 	APIReader client.Reader
 	// Events regard the object being reconciled.
 	Events events.Recorder

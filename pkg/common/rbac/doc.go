@@ -1,2 +1,2 @@
-// Package rbac provides the ServiceAccount (with its placeholder Role and RoleBinding) that mover pods run as.
+// Package rbac provides the ServiceAccount that mover pods run as (and the copies of the image pull Secrets it lists).
 package rbac

@@ -78,10 +78,10 @@ func WithPullSecrets(p PullSecrets, ev events.Recorder) Option {
 // A copy is shared by every replication object of the namespace: each adds a non-controller
 // ownerReference, so the garbage collector deletes it with the last of them. Its type is set
 // at creation (it is immutable) and its data follows the original's.
-func copyPullSecrets(ctx context.Context, c client.Client, owner client.Object, p PullSecrets) (refs []corev1.LocalObjectReference, missing []string, err error) {
+func copyPullSecrets(ctx context.Context, c client.Client, users client.Reader, owner client.Object, p PullSecrets) (refs []corev1.LocalObjectReference, missing []string, err error) {
 	for _, name := range p.Names {
 		orig := &corev1.Secret{}
-		err := c.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: name}, orig)
+		err := users.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: name}, orig)
 		if apierrors.IsNotFound(err) {
 			missing = append(missing, name)
 			continue

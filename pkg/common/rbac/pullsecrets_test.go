@@ -111,7 +111,7 @@ func TestPullSecretsCopiedToMoverNamespace(t *testing.T) {
 	owner := newOwner(ctx, t, ns, "app")
 	c := &countingClient{Client: env.Client}
 
-	name, err := MoverServiceAccount(ctx, c, owner, naming.Source, nil, WithPullSecrets(pull, events.Recorder{}))
+	name, err := MoverServiceAccount(ctx, c, env.Client, owner, naming.Source, nil, WithPullSecrets(pull, events.Recorder{}))
 	if err != nil {
 		t.Fatalf("MoverServiceAccount: %v", err)
 	}
@@ -136,7 +136,7 @@ func TestPullSecretsCopiedToMoverNamespace(t *testing.T) {
 	}
 
 	c.Reset()
-	if _, err := MoverServiceAccount(ctx, c, owner, naming.Source, nil, WithPullSecrets(pull, events.Recorder{})); err != nil {
+	if _, err := MoverServiceAccount(ctx, c, env.Client, owner, naming.Source, nil, WithPullSecrets(pull, events.Recorder{})); err != nil {
 		t.Fatal(err)
 	}
 	if got := c.Writes(); got != 0 {
@@ -149,7 +149,7 @@ func TestPullSecretsCopiedToMoverNamespace(t *testing.T) {
 	if err := env.Client.Update(ctx, orig); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := MoverServiceAccount(ctx, c, other, naming.Destination, nil, WithPullSecrets(pull, events.Recorder{})); err != nil {
+	if _, err := MoverServiceAccount(ctx, c, env.Client, other, naming.Destination, nil, WithPullSecrets(pull, events.Recorder{})); err != nil {
 		t.Fatal(err)
 	}
 	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: copyName}, cp); err != nil {
@@ -172,7 +172,7 @@ func TestUserServiceAccountGetsNoPullSecrets(t *testing.T) {
 	}
 	user := "mine"
 	pull := PullSecrets{Namespace: ctrlNS, Names: []string{"regcred"}}
-	if _, err := MoverServiceAccount(ctx, env.Client, owner, naming.Source, &user, WithPullSecrets(pull, events.Recorder{})); err != nil {
+	if _, err := MoverServiceAccount(ctx, env.Client, env.Client, owner, naming.Source, &user, WithPullSecrets(pull, events.Recorder{})); err != nil {
 		t.Fatal(err)
 	}
 	list := &corev1.SecretList{}
@@ -199,7 +199,7 @@ func TestMissingPullSecretWarnsOnce(t *testing.T) {
 	pull := PullSecrets{Namespace: ctrlNS, Names: []string{"absent", "present"}}
 	c := &countingClient{Client: env.Client}
 
-	name, err := MoverServiceAccount(ctx, c, owner, naming.Source, nil, WithPullSecrets(pull, events.For(rec, owner)))
+	name, err := MoverServiceAccount(ctx, c, env.Client, owner, naming.Source, nil, WithPullSecrets(pull, events.For(rec, owner)))
 	if err != nil {
 		t.Fatalf("a missing pull Secret must not stop the mover: %v", err)
 	}
@@ -217,7 +217,7 @@ func TestMissingPullSecretWarnsOnce(t *testing.T) {
 
 	c.Reset()
 	for range 3 {
-		if _, err := MoverServiceAccount(ctx, c, owner, naming.Source, nil, WithPullSecrets(pull, events.For(rec, owner))); err != nil {
+		if _, err := MoverServiceAccount(ctx, c, env.Client, owner, naming.Source, nil, WithPullSecrets(pull, events.For(rec, owner))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -227,7 +227,7 @@ func TestMissingPullSecretWarnsOnce(t *testing.T) {
 
 	// Once the original exists, it is copied and the warning record goes.
 	pullSecret(ctx, t, ctrlNS, "absent", `{}`)
-	if _, err := MoverServiceAccount(ctx, c, owner, naming.Source, nil, WithPullSecrets(pull, events.For(rec, owner))); err != nil {
+	if _, err := MoverServiceAccount(ctx, c, env.Client, owner, naming.Source, nil, WithPullSecrets(pull, events.For(rec, owner))); err != nil {
 		t.Fatal(err)
 	}
 	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, sa); err != nil {

@@ -23,62 +23,52 @@ func TestMoverServiceAccountCreatesOwnedObjects(t *testing.T) {
 	owner := newOwner(ctx, t, ns, "app")
 	c := &countingClient{Client: env.Client}
 
-	name, err := MoverServiceAccount(ctx, c, owner, naming.Source, nil)
+	name, err := MoverServiceAccount(ctx, c, env.Client, owner, naming.Source, nil)
 	if err != nil {
 		t.Fatalf("MoverServiceAccount: %v", err)
 	}
 	if name != "volsync-src-app" {
 		t.Fatalf("name = %q, want volsync-src-app", name)
 	}
-	if got := c.Writes(); got != 3 {
-		t.Errorf("first call made %d writes, want 3 creates", got)
+	if got := c.Writes(); got != 1 {
+		t.Errorf("first call made %d writes, want 1 create (the ServiceAccount)", got)
 	}
 
 	key := client.ObjectKey{Namespace: ns, Name: name}
 	sa := &corev1.ServiceAccount{}
-	r := &rbacv1.Role{}
-	rb := &rbacv1.RoleBinding{}
-	for _, o := range []client.Object{sa, r, rb} {
-		if err := env.Client.Get(ctx, key, o); err != nil {
-			t.Fatalf("reading %T: %v", o, err)
-		}
-		if !metav1.IsControlledBy(o, owner) {
-			t.Errorf("%T not controlled by owner: %+v", o, o.GetOwnerReferences())
-		}
-		if o.GetLabels()[volsyncv1alpha1.CreatedByLabel] != volsyncv1alpha1.CreatedByValue {
-			t.Errorf("%T labels = %v, want created-by", o, o.GetLabels())
-		}
+	if err := env.Client.Get(ctx, key, sa); err != nil {
+		t.Fatalf("reading ServiceAccount: %v", err)
+	}
+	if !metav1.IsControlledBy(sa, owner) {
+		t.Errorf("ServiceAccount not controlled by owner: %+v", sa.GetOwnerReferences())
+	}
+	if sa.GetLabels()[volsyncv1alpha1.CreatedByLabel] != volsyncv1alpha1.CreatedByValue {
+		t.Errorf("ServiceAccount labels = %v, want created-by", sa.GetLabels())
 	}
 	if sa.AutomountServiceAccountToken == nil || *sa.AutomountServiceAccountToken {
 		t.Errorf("automountServiceAccountToken = %v, want false", sa.AutomountServiceAccountToken)
 	}
-	if len(r.Rules) != 0 {
-		t.Errorf("Role rules = %v, want none", r.Rules)
-	}
-	wantRef := rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: name}
-	if rb.RoleRef != wantRef {
-		t.Errorf("roleRef = %+v, want %+v", rb.RoleRef, wantRef)
-	}
-	if len(rb.Subjects) != 1 || rb.Subjects[0] != (rbacv1.Subject{Kind: "ServiceAccount", Name: name, Namespace: ns}) {
-		t.Errorf("subjects = %+v", rb.Subjects)
+	// No object that does nothing: a Role without rules and its binding grant nothing.
+	for _, o := range []client.Object{&rbacv1.Role{}, &rbacv1.RoleBinding{}} {
+		if err := env.Client.Get(ctx, key, o); !apierrors.IsNotFound(err) {
+			t.Errorf("%T %s: %v, want none", o, key, err)
+		}
 	}
 
 	// Quiet at rest: a second call writes nothing.
-	objs := []client.Object{sa, r, rb}
 	c.Reset()
-	if _, err := MoverServiceAccount(ctx, c, owner, naming.Source, ptr.To("")); err != nil {
+	if _, err := MoverServiceAccount(ctx, c, env.Client, owner, naming.Source, ptr.To("")); err != nil {
 		t.Fatalf("second MoverServiceAccount: %v", err)
 	}
 	if got := c.Writes(); got != 0 {
 		t.Errorf("second call made %d writes, want 0", got)
 	}
-	for i, o := range []client.Object{&corev1.ServiceAccount{}, &rbacv1.Role{}, &rbacv1.RoleBinding{}} {
-		if err := env.Client.Get(ctx, key, o); err != nil {
-			t.Fatal(err)
-		}
-		if rv := objs[i].GetResourceVersion(); rv != o.GetResourceVersion() {
-			t.Errorf("%T resourceVersion changed %s -> %s", o, rv, o.GetResourceVersion())
-		}
+	now := &corev1.ServiceAccount{}
+	if err := env.Client.Get(ctx, key, now); err != nil {
+		t.Fatal(err)
+	}
+	if now.ResourceVersion != sa.ResourceVersion {
+		t.Errorf("ServiceAccount resourceVersion changed %s -> %s", sa.ResourceVersion, now.ResourceVersion)
 	}
 }
 
@@ -86,7 +76,7 @@ func TestMoverServiceAccountRepairsDrift(t *testing.T) {
 	ctx := testContext(t)
 	ns := newNamespace(ctx, t)
 	owner := newOwner(ctx, t, ns, "app")
-	name, err := MoverServiceAccount(ctx, env.Client, owner, naming.Destination, nil)
+	name, err := MoverServiceAccount(ctx, env.Client, env.Client, owner, naming.Destination, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,8 +85,8 @@ func TestMoverServiceAccountRepairsDrift(t *testing.T) {
 	}
 	key := client.ObjectKey{Namespace: ns, Name: name}
 
-	// A user turned the token back on and dropped our label; an admin added a rule and
-	// an image pull secret. VolSync restores its fields and keeps theirs.
+	// A user turned the token back on and dropped our label; an admin added an image pull
+	// secret. VolSync restores its fields and keeps theirs.
 	sa := &corev1.ServiceAccount{}
 	if err := env.Client.Get(ctx, key, sa); err != nil {
 		t.Fatal(err)
@@ -107,29 +97,7 @@ func TestMoverServiceAccountRepairsDrift(t *testing.T) {
 	if err := env.Client.Update(ctx, sa); err != nil {
 		t.Fatal(err)
 	}
-	r := &rbacv1.Role{}
-	if err := env.Client.Get(ctx, key, r); err != nil {
-		t.Fatal(err)
-	}
-	r.Rules = []rbacv1.PolicyRule{{APIGroups: []string{"policy"}, Resources: []string{"podsecuritypolicies"}, Verbs: []string{"use"}}}
-	if err := env.Client.Update(ctx, r); err != nil {
-		t.Fatal(err)
-	}
-	// A RoleBinding pointing at another Role is replaced (roleRef is immutable).
-	rb := &rbacv1.RoleBinding{}
-	if err := env.Client.Get(ctx, key, rb); err != nil {
-		t.Fatal(err)
-	}
-	if err := env.Client.Delete(ctx, rb); err != nil {
-		t.Fatal(err)
-	}
-	rb.ObjectMeta = metav1.ObjectMeta{Namespace: ns, Name: name, OwnerReferences: rb.OwnerReferences}
-	rb.RoleRef.Name = "other"
-	if err := env.Client.Create(ctx, rb); err != nil {
-		t.Fatal(err)
-	}
-
-	if _, err := MoverServiceAccount(ctx, env.Client, owner, naming.Destination, nil); err != nil {
+	if _, err := MoverServiceAccount(ctx, env.Client, env.Client, owner, naming.Destination, nil); err != nil {
 		t.Fatalf("MoverServiceAccount: %v", err)
 	}
 	if err := env.Client.Get(ctx, key, sa); err != nil {
@@ -144,18 +112,6 @@ func TestMoverServiceAccountRepairsDrift(t *testing.T) {
 	if len(sa.ImagePullSecrets) != 1 {
 		t.Errorf("imagePullSecrets = %v, want kept", sa.ImagePullSecrets)
 	}
-	if err := env.Client.Get(ctx, key, r); err != nil {
-		t.Fatal(err)
-	}
-	if len(r.Rules) != 1 {
-		t.Errorf("admin rule removed: %v", r.Rules)
-	}
-	if err := env.Client.Get(ctx, key, rb); err != nil {
-		t.Fatal(err)
-	}
-	if rb.RoleRef.Name != name || !metav1.IsControlledBy(rb, owner) {
-		t.Errorf("RoleBinding not recreated: %+v", rb)
-	}
 }
 
 func TestMoverServiceAccountUserSupplied(t *testing.T) {
@@ -164,14 +120,14 @@ func TestMoverServiceAccountUserSupplied(t *testing.T) {
 	owner := newOwner(ctx, t, ns, "app")
 	c := &countingClient{Client: env.Client}
 
-	_, err := MoverServiceAccount(ctx, c, owner, naming.Source, ptr.To("mine"))
+	_, err := MoverServiceAccount(ctx, c, env.Client, owner, naming.Source, ptr.To("mine"))
 	if !errors.Is(err, ErrServiceAccountNotFound) {
 		t.Fatalf("err = %v, want ErrServiceAccountNotFound", err)
 	}
 	if err := env.Client.Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "mine"}}); err != nil {
 		t.Fatal(err)
 	}
-	name, err := MoverServiceAccount(ctx, c, owner, naming.Source, ptr.To("mine"))
+	name, err := MoverServiceAccount(ctx, c, env.Client, owner, naming.Source, ptr.To("mine"))
 	if err != nil || name != "mine" {
 		t.Fatalf("MoverServiceAccount = %q, %v", name, err)
 	}
@@ -195,7 +151,7 @@ func TestMoverServiceAccountNeverAdopts(t *testing.T) {
 	if err := env.Client.Create(ctx, foreign); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := MoverServiceAccount(ctx, env.Client, owner, naming.Source, nil); !errors.Is(err, ErrNotOwned) {
+	if _, err := MoverServiceAccount(ctx, env.Client, env.Client, owner, naming.Source, nil); !errors.Is(err, ErrNotOwned) {
 		t.Fatalf("err = %v, want ErrNotOwned", err)
 	}
 	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(foreign), foreign); err != nil {
@@ -205,15 +161,8 @@ func TestMoverServiceAccountNeverAdopts(t *testing.T) {
 		t.Errorf("foreign ServiceAccount modified: %+v", foreign.ObjectMeta)
 	}
 
-	// Role controlled by another object.
-	if _, err := MoverServiceAccount(ctx, env.Client, other, naming.Destination, nil); err != nil {
-		t.Fatal(err)
-	}
-	r := &rbacv1.Role{}
-	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "volsync-dst-other"}, r); err != nil {
-		t.Fatal(err)
-	}
-	if err := env.Client.Delete(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "volsync-dst-other"}}); err != nil {
+	// Objects controlled by a previous object of the same name are not adopted either.
+	if _, err := MoverServiceAccount(ctx, env.Client, env.Client, other, naming.Destination, nil); err != nil {
 		t.Fatal(err)
 	}
 	// Same name from a different owner: "other" is the owner's name, so re-owning fails.
@@ -224,7 +173,7 @@ func TestMoverServiceAccountNeverAdopts(t *testing.T) {
 	if err := env.Client.Create(ctx, imposter); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := MoverServiceAccount(ctx, env.Client, imposter, naming.Destination, nil); !errors.Is(err, ErrNotOwned) {
+	if _, err := MoverServiceAccount(ctx, env.Client, env.Client, imposter, naming.Destination, nil); !errors.Is(err, ErrNotOwned) {
 		t.Fatalf("err = %v, want ErrNotOwned for objects controlled by a previous object of the same name", err)
 	}
 }
@@ -240,10 +189,10 @@ func TestMoverServiceAccountCreateRace(t *testing.T) {
 	ctx := testContext(t)
 	ns := newNamespace(ctx, t)
 	owner := newOwner(ctx, t, ns, "app")
-	if _, err := MoverServiceAccount(ctx, env.Client, owner, naming.Source, nil); err != nil {
+	if _, err := MoverServiceAccount(ctx, env.Client, env.Client, owner, naming.Source, nil); err != nil {
 		t.Fatal(err)
 	}
-	_, err := MoverServiceAccount(ctx, staleClient{env.Client}, owner, naming.Source, nil)
+	_, err := MoverServiceAccount(ctx, staleClient{env.Client}, env.Client, owner, naming.Source, nil)
 	if !apierrors.IsAlreadyExists(err) {
 		t.Fatalf("err = %v, want one that apierrors.IsAlreadyExists recognises", err)
 	}

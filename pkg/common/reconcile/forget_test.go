@@ -14,6 +14,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
+	"github.com/volsync-go/volsync/pkg/common/clients"
 	"github.com/volsync-go/volsync/pkg/common/metrics"
 	"github.com/volsync-go/volsync/pkg/common/mover"
 	"github.com/volsync-go/volsync/pkg/testutil/testenv"
@@ -66,7 +67,7 @@ func startSourceReconciler(t *testing.T) (*reconciler[*v1alpha1.ReplicationSourc
 	reg := prometheus.NewRegistry()
 	opts := Options{Builder: rsyncTLSBuilder{}, Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Metrics: metrics.New(reg)}
 	opts.defaults()
-	r := &reconciler[*v1alpha1.ReplicationSource]{opts: opts, k: sourceKind(opts.Builder)}
+	r := &reconciler[*v1alpha1.ReplicationSource]{opts: opts, k: sourceKind(opts.Builder), reads: clients.NewUserReads()}
 	if err := r.setup(mgr, "test-replicationsource", ownsOrDefault(nil)...); err != nil {
 		t.Fatal(err)
 	}

@@ -21,8 +21,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	ctrlreconcile "sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
+	"github.com/volsync-go/volsync/pkg/common/clients"
 	"github.com/volsync-go/volsync/pkg/common/metrics"
 	"github.com/volsync-go/volsync/pkg/common/mover"
 	"github.com/volsync-go/volsync/pkg/common/naming"
@@ -80,6 +82,8 @@ type reconciler[T client.Object] struct {
 	k      kind[T]
 	writes ownWrites
 	races  statemachine.Races
+	// reads remembers the user objects each synchronization read (clients.UserReads).
+	reads *clients.UserReads
 }
 
 // Reconcile runs one object through the state machine and patches its status if it changed.
@@ -91,6 +95,7 @@ func (r *reconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.R
 		r.races.Clear(req.NamespacedName)
 		r.opts.Metrics.Forget(series)
 		r.writes.forget(req.NamespacedName)
+		r.reads.Drop(req.NamespacedName)
 	}
 	if err := r.opts.Client.Get(ctx, req.NamespacedName, obj); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -120,7 +125,9 @@ func (r *reconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.R
 		return ctrl.Result{}, err
 	}
 	env := r.opts.moverEnv(obj, privileged)
-	view := r.k.view(obj, env)
+	var view statemachine.Object
+	env.Users = r.reads.For(req.NamespacedName, r.opts.APIReader, func() string { return syncID(view.Status()) })
+	view = r.k.view(obj, env)
 	machine := statemachine.NewMachine(r.opts.Clock, r.opts.Location, r.opts.Metrics, series, env.Events)
 	machine.Races = &r.races
 
@@ -162,6 +169,14 @@ func (r *reconciler[T]) patchStatus(ctx context.Context, before, after T) error 
 	}
 	r.writes.wrote(before)
 	return nil
+}
+
+// syncID identifies the synchronization in progress (its start time), "" when none is.
+func syncID(st *v1alpha1.CommonStatus) string {
+	if st.LastSyncStartTime == nil {
+		return ""
+	}
+	return st.LastSyncStartTime.UTC().Format(time.RFC3339Nano)
 }
 
 // failing is a mover whose every step fails with the error met while building it, so the
@@ -211,16 +226,30 @@ func (r *reconciler[T]) setup(mgr ctrl.Manager, name string, owns ...client.Obje
 
 // SetupSource registers the ReplicationSource reconciler of opts.Builder's mover.
 func SetupSource(mgr ctrl.Manager, opts Options, owns ...client.Object) error {
-	opts.defaults()
-	r := &reconciler[*v1alpha1.ReplicationSource]{opts: opts, k: sourceKind(opts.Builder)}
-	return r.setup(mgr, opts.Builder.Name()+"-replicationsource", ownsOrDefault(owns)...)
+	return newSource(opts).setup(mgr, opts.Builder.Name()+"-replicationsource", ownsOrDefault(owns)...)
 }
 
 // SetupDestination registers the ReplicationDestination reconciler of opts.Builder's mover.
 func SetupDestination(mgr ctrl.Manager, opts Options, owns ...client.Object) error {
+	return newDestination(opts).setup(mgr, opts.Builder.Name()+"-replicationdestination", ownsOrDefault(owns)...)
+}
+
+// NewSourceReconciler returns the ReplicationSource reconciler of opts.Builder's mover without
+// registering it with a manager, to run reconciles one at a time (tests of what a single
+// reconcile costs).
+func NewSourceReconciler(opts Options) ctrlreconcile.Reconciler { return newSource(opts) }
+
+// NewDestinationReconciler is NewSourceReconciler for ReplicationDestinations.
+func NewDestinationReconciler(opts Options) ctrlreconcile.Reconciler { return newDestination(opts) }
+
+func newSource(opts Options) *reconciler[*v1alpha1.ReplicationSource] {
 	opts.defaults()
-	r := &reconciler[*v1alpha1.ReplicationDestination]{opts: opts, k: destinationKind(opts.Builder)}
-	return r.setup(mgr, opts.Builder.Name()+"-replicationdestination", ownsOrDefault(owns)...)
+	return &reconciler[*v1alpha1.ReplicationSource]{opts: opts, k: sourceKind(opts.Builder), reads: clients.NewUserReads()}
+}
+
+func newDestination(opts Options) *reconciler[*v1alpha1.ReplicationDestination] {
+	opts.defaults()
+	return &reconciler[*v1alpha1.ReplicationDestination]{opts: opts, k: destinationKind(opts.Builder), reads: clients.NewUserReads()}
 }
 
 func ownsOrDefault(owns []client.Object) []client.Object {

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
+	"github.com/volsync-go/volsync/pkg/common/clients"
 	"github.com/volsync-go/volsync/pkg/common/conditions"
 	"github.com/volsync-go/volsync/pkg/common/events"
 	"github.com/volsync-go/volsync/pkg/common/metrics"
@@ -238,6 +239,7 @@ func (m *Machine) cleanup(ctx context.Context, obj Object, mv mover.Mover, now t
 	st := obj.Status()
 	d, err := trigger.Decide(obj.Trigger(), trigger.Status{
 		LastSyncTime: timePtr(st.LastSyncTime), LastSyncStartTime: timePtr(st.LastSyncStartTime), LastManualSync: st.LastManualSync,
+		Key: string(obj.GetUID()),
 	}, obj.GetCreationTimestamp().Time, now, m.Location)
 	if err != nil {
 		return ctrl.Result{}, err
@@ -252,13 +254,14 @@ func (m *Machine) cleanup(ctx context.Context, obj Object, mv mover.Mover, now t
 		return m.synchronize(ctx, obj, mv, now)
 	}
 	m.setCondition(obj, reason, msg, now)
-	// A scheduled start is not jittered: users expect their slot.
+	// The start is already spread within its documented bound (trigger.SpreadFor) and shown
+	// in nextSyncTime: no further jitter.
 	return ctrl.Result{RequeueAfter: d.RequeueAfter}, nil
 }
 
 // nextSyncTime keeps status.nextSyncTime current (schedule triggers only).
 func (m *Machine) nextSyncTime(obj Object, st *v1alpha1.CommonStatus) error {
-	next, err := trigger.NextSyncTime(obj.Trigger(), timePtr(st.LastSyncTime), obj.GetCreationTimestamp().Time, m.Location)
+	next, err := trigger.NextSyncTime(obj.Trigger(), timePtr(st.LastSyncTime), obj.GetCreationTimestamp().Time, m.Location, string(obj.GetUID()))
 	if err != nil {
 		return err
 	}
@@ -323,10 +326,11 @@ func keyOf(obj Object) types.NamespacedName {
 }
 
 // IsRace reports whether err (possibly wrapped with %w) is an ordinary race with another
-// writer: an optimistic-lock Conflict, or an AlreadyExists from a create that a concurrent
-// reconcile or a not yet finished deletion beat. It says nothing the user must act on.
+// writer: an optimistic-lock Conflict, an AlreadyExists from a create that a concurrent
+// reconcile or a not yet finished deletion beat, or an object this controller just created
+// that its cache has not received yet. It says nothing the user must act on.
 func IsRace(err error) bool {
-	return apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err)
+	return apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) || errors.Is(err, clients.ErrNotCachedYet)
 }
 
 // waitingReason is the reason and message of the Synchronizing condition of an idle object:

@@ -21,6 +21,7 @@ import (
 	"github.com/volsync-go/volsync/pkg/common/events"
 	"github.com/volsync-go/volsync/pkg/common/metrics"
 	"github.com/volsync-go/volsync/pkg/common/mover"
+	"github.com/volsync-go/volsync/pkg/trigger"
 )
 
 // fakeMover returns scripted results.
@@ -164,7 +165,8 @@ func TestScheduleWaitsForSlot(t *testing.T) {
 	clk.Step(time.Minute)
 	res, _ := m.Run(ctx, o, mv) // cleanup, then idle
 	st := o.Status()
-	want := start.Add(15 * time.Minute)
+	// Objects sharing a schedule are spread after its slots (whole seconds, per UID).
+	want := start.Add(15*time.Minute + trigger.SpreadFor("u", 15*time.Minute))
 	if st.NextSyncTime == nil || !st.NextSyncTime.Time.Equal(want) || reason(o) != v1alpha1.SynchronizingReasonSched {
 		t.Fatalf("next sync: %+v", st)
 	}
@@ -174,7 +176,7 @@ func TestScheduleWaitsForSlot(t *testing.T) {
 	clk.SetTime(want)
 	_, _ = m.Run(ctx, o, mv)
 	if st.LastSyncTime.Time != want {
-		t.Fatalf("a sync must start exactly at its slot: %+v", st)
+		t.Fatalf("a sync must start exactly at its slot plus the object's spread: %+v", st)
 	}
 }
 

@@ -98,8 +98,9 @@ func (b Builder) base(env mover.Env, owner client.Object, role naming.Role) base
 	}
 	return base{
 		env: env, image: b.Image, owner: owner, role: role,
-		pit:  pit.Handler{Client: env.Client, Owner: owner, Events: env.Events, Clock: env.Clock},
-		jobs: jobs.Runner{Client: env.Client, APIReader: env.APIReader, Events: env.Events, Clock: env.Clock, StartedNote: note},
+		pit: pit.Handler{Client: env.Client, Users: env.Users, Owner: owner, Events: env.Events, Clock: env.Clock},
+		jobs: jobs.Runner{Client: env.Client, APIReader: env.APIReader, Users: env.Users, Pods: env.Client,
+			Events: env.Events, Clock: env.Clock, StartedNote: note},
 	}
 }
 
@@ -153,7 +154,7 @@ type job struct {
 // runJob ensures the mover's ServiceAccount and Job and reports the Job's progress, publishing
 // latestMoverStatus into *status.
 func (b base) runJob(ctx context.Context, j job, status **v1alpha1.MoverStatus) (bool, mover.Result, error) {
-	sa, err := rbac.MoverServiceAccount(ctx, b.env.Client, b.owner, b.role, j.userSA, rbac.WithPullSecrets(b.env.PullSecrets, b.env.Events))
+	sa, err := rbac.MoverServiceAccount(ctx, b.env.Client, b.env.Users, b.owner, b.role, j.userSA, rbac.WithPullSecrets(b.env.PullSecrets, b.env.Events))
 	if err != nil {
 		return false, mover.Result{}, err
 	}

@@ -37,7 +37,7 @@ func (d *destination) status() *v1alpha1.ReplicationDestinationRsyncTLSStatus {
 
 // Synchronize prepares the volume, Service and key, runs the server Job, then makes the image.
 func (d *destination) Synchronize(ctx context.Context) (mover.Result, error) {
-	keys, generated, err := ensureKeySecret(ctx, d.env.Client, d.rd, d.spec.KeySecret)
+	keys, generated, err := ensureKeySecret(ctx, d.env.Client, d.env.Users, d.rd, d.spec.KeySecret)
 	if err != nil {
 		return mover.Result{}, err
 	}
@@ -108,11 +108,11 @@ func (d *destination) moverJob(keys string, pvc *corev1.PersistentVolumeClaim) j
 
 // Cleanup removes the Job and temporaries and releases the destination PVC's snapshot name.
 func (d *destination) Cleanup(ctx context.Context) (mover.Result, error) {
-	pvcName := d.provisionedPVC()
+	pvcName, user := d.provisionedPVC(), false
 	if d.spec.DestinationPVC != nil && *d.spec.DestinationPVC != "" {
-		pvcName = *d.spec.DestinationPVC
+		pvcName, user = *d.spec.DestinationPVC, true
 	}
-	if err := d.pit.ReleaseDestination(ctx, pvcName); err != nil {
+	if err := d.pit.ReleaseDestination(ctx, pvcName, user); err != nil {
 		return mover.Result{}, err
 	}
 	done, err := cleanup.Temporary(ctx, d.env.Client, d.rd,

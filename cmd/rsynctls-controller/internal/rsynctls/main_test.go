@@ -28,11 +28,14 @@ import (
 const testImage = "localhost/mover-rsync-tls:test"
 
 var (
-	env      *testenv.Env
-	k8s      client.Client // a direct client for the test's own reads and writes
-	clk      *clocktesting.FakeClock
-	registry *prometheus.Registry
-	set      *metrics.Set
+	// controllerClient is the controller's own client (its cache), for tests that must wait
+	// until the controller can see something (an application pod it places a mover next to).
+	controllerClient *clients.Split
+	env              *testenv.Env
+	k8s              client.Client // a direct client for the test's own reads and writes
+	clk              *clocktesting.FakeClock
+	registry         *prometheus.Registry
+	set              *metrics.Set
 )
 
 // TestMain starts a real API server and the rsync-TLS controller (with a fake clock, so
@@ -70,15 +73,16 @@ func run(m *testing.M) (int, error) {
 		Scheme:  env.Scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
 		Cache:   clients.CacheOptions(),
-		Client:  client.Options{Cache: &client.CacheOptions{DisableFor: clients.UncachedTypes()}},
+		Client:  clients.ClientOptions(),
 	})
 	if err != nil {
 		return 0, err
 	}
-	c, err := clients.NewSplit(mgr.GetClient(), mgr.GetAPIReader())
+	c, err := clients.New(context.Background(), mgr)
 	if err != nil {
 		return 0, err
 	}
+	controllerClient = c
 	opts := reconcile.Options{
 		Builder: Builder{Image: testImage}, Client: c, APIReader: mgr.GetAPIReader(),
 		Recorder: mgr.GetEventRecorder("volsync-rsync-tls"), Clock: clk, Location: time.UTC, Metrics: set,

@@ -46,12 +46,13 @@ func newPSK() (string, error) {
 // started. Errors never contain key material.
 func checkPSK(data []byte) error { return psk.Validate(data) }
 
-// ensureKeySecret returns the name of the Secret holding the PSK: the user's (checked, never
-// shown) or a generated one created once, owned by owner. generated tells which.
-func ensureKeySecret(ctx context.Context, c client.Client, owner client.Object, user *string) (name string, generated bool, err error) {
+// ensureKeySecret returns the name of the Secret holding the PSK: the user's (read through
+// users, checked, never shown) or a generated one created once, owned by owner and read from
+// c's cache. generated tells which.
+func ensureKeySecret(ctx context.Context, c client.Client, users client.Reader, owner client.Object, user *string) (name string, generated bool, err error) {
 	if user != nil && *user != "" {
 		s := &corev1.Secret{}
-		if err := c.Get(ctx, client.ObjectKey{Namespace: owner.GetNamespace(), Name: *user}, s); err != nil {
+		if err := users.Get(ctx, client.ObjectKey{Namespace: owner.GetNamespace(), Name: *user}, s); err != nil {
 			if apierrors.IsNotFound(err) {
 				return "", false, fmt.Errorf("%w: Secret %s not found (keySecret); create it with key %s", ErrKeySecret, *user, PSKKey)
 			}
@@ -95,8 +96,10 @@ func ensureKeySecret(ctx context.Context, c client.Client, owner client.Object, 
 	if err := controllerutil.SetControllerReference(owner, s, c.Scheme()); err != nil {
 		return "", false, err
 	}
-	if err := c.Create(ctx, s); err != nil && !apierrors.IsAlreadyExists(err) {
-		return "", false, fmt.Errorf("creating key Secret %s: %w", name, err)
+	if err := c.Create(ctx, s); err != nil {
+		// AlreadyExists: a concurrent create (the cache shows it soon: a quiet retry), or a
+		// Secret that is not VolSync's (the retry reports it after a while, with this hint).
+		return "", false, fmt.Errorf("creating key Secret %s: %w; if that Secret is not VolSync's, rename it or set keySecret", name, err)
 	}
 	return name, true, nil
 }

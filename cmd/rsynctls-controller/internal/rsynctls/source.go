@@ -34,7 +34,7 @@ func (s *source) Synchronize(ctx context.Context) (mover.Result, error) {
 	if s.spec.Address == nil || *s.spec.Address == "" {
 		return mover.Result{}, ErrNoAddress
 	}
-	keys, generated, err := ensureKeySecret(ctx, s.env.Client, s.rs, s.spec.KeySecret)
+	keys, generated, err := ensureKeySecret(ctx, s.env.Client, s.env.Users, s.rs, s.spec.KeySecret)
 	if err != nil {
 		return mover.Result{}, err
 	}

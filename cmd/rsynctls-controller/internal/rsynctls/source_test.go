@@ -13,8 +13,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
+	"github.com/volsync-go/volsync/pkg/trigger"
 )
 
 func newSource(ns, name, pvc string, method v1alpha1.CopyMethodType, trigger *v1alpha1.TriggerSpec) *v1alpha1.ReplicationSource {
@@ -199,6 +201,18 @@ func runningApp(t *testing.T, ns, claim string, tolerations ...corev1.Toleration
 	must(t, k8s.Create(ctx, app))
 	app.Status.Phase = corev1.PodRunning
 	must(t, k8s.Status().Update(ctx, app))
+	// In a cluster the application runs long before its replication is made; here the
+	// controller's pod cache must have caught up before the test creates the object.
+	eventually(t, "application pod in the controller's pod cache", func() error {
+		seen := &corev1.Pod{}
+		if err := controllerClient.Get(ctx, client.ObjectKeyFromObject(app), seen); err != nil {
+			return err
+		}
+		if seen.Status.Phase != corev1.PodRunning {
+			return fmt.Errorf("phase %q", seen.Status.Phase)
+		}
+		return nil
+	})
 }
 
 // TestSourceSchedule checks nextSyncTime, schedule-driven syncs and a missed interval.
@@ -212,8 +226,10 @@ func TestSourceSchedule(t *testing.T) {
 	// The first sync starts at once.
 	succeed(t, ns, waitJob(t, ns, jobName).Name)
 	next := waitIdle(t, rs)
-	if next.Minute()%10 != 0 || next.Second() != 0 || !next.After(rs.Status.LastSyncTime.Time) {
-		t.Fatalf("nextSyncTime %s is not the next */10 slot after %s", next, rs.Status.LastSyncTime.Time)
+	// The object's spread (whole seconds after the slot, below a minute for */10) is shown.
+	spread := trigger.SpreadFor(string(rs.UID), 10*time.Minute)
+	if slot := next.Add(-spread); slot.Minute()%10 != 0 || slot.Second() != 0 || !next.After(rs.Status.LastSyncTime.Time) {
+		t.Fatalf("nextSyncTime %s is not the next */10 slot after %s plus the object's spread %s", next, rs.Status.LastSyncTime.Time, spread)
 	}
 	// At the slot, the next sync starts; it takes 25 minutes: past the slot after next.
 	clk.SetTime(next)
