@@ -14,6 +14,7 @@ import (
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlreconcile "sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
 	"github.com/volsync-go/volsync/pkg/common/metrics"
@@ -55,24 +56,61 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 
 // TestIdleReconcileMakesNoRequest: once a synchronization's Job exists, a reconcile that has
 // nothing to do makes no API request at all: owned objects come from the cache, the user's
-// source PVC was read once for the synchronization, the status is unchanged. The reconciler
+// objects were read once for the synchronization, the status is unchanged. The reconciler
 // under test has its own cache and client over a connection that records every request; the
 // suite's controller runs the object up to its Job first.
 func TestIdleReconcileMakesNoRequest(t *testing.T) {
+	t.Run("source", func(t *testing.T) {
+		ctx := ctxT(t)
+		ns := newNamespace(t, nil)
+		sourcePVC(t, ns, "data")
+		rs := newSource(ns, "src", "data", v1alpha1.CopyMethodDirect, &v1alpha1.TriggerSpec{Schedule: ptr.To("*/5 * * * *")})
+		must(t, k8s.Create(ctx, rs))
+		syncing(t, rs, func() *v1alpha1.CommonStatus { return statusOf(rs.Status) })
+		idleReconciles(t, reconcile.NewSourceReconciler, client.ObjectKeyFromObject(rs), "volsync-rsync-tls-src-src",
+			"persistentvolumeclaims/data")
+	})
+	t.Run("destination", func(t *testing.T) {
+		ctx := ctxT(t)
+		ns := newNamespace(t, nil)
+		rd := newDestination(ns, "dest", "one")
+		must(t, k8s.Create(ctx, rd))
+		syncing(t, rd, func() *v1alpha1.CommonStatus {
+			if rd.Status == nil {
+				return nil
+			}
+			return &rd.Status.CommonStatus
+		})
+		// A provisioned destination volume is VolSync's own: nothing to read live.
+		idleReconciles(t, reconcile.NewDestinationReconciler, client.ObjectKeyFromObject(rd), "volsync-rsync-tls-dst-dest", "")
+	})
+}
+
+// syncing waits until the suite's controller has obj synchronizing (its Job made).
+func syncing(t *testing.T, obj client.Object, status func() *v1alpha1.CommonStatus) {
+	t.Helper()
 	ctx := ctxT(t)
-	ns := newNamespace(t, nil)
-	sourcePVC(t, ns, "data")
-	rs := newSource(ns, "src", "data", v1alpha1.CopyMethodDirect, &v1alpha1.TriggerSpec{Schedule: ptr.To("*/5 * * * *")})
-	must(t, k8s.Create(ctx, rs))
-	job := waitJob(t, ns, "volsync-rsync-tls-src-src")
 	eventually(t, "synchronization in progress", func() error {
-		must(t, get(ctx, ns, "src", rs))
-		if c := condition(statusOf(rs)); c == nil || c.Reason != v1alpha1.SynchronizingReasonSync {
+		must(t, get(ctx, obj.GetNamespace(), obj.GetName(), obj))
+		st := status()
+		if st == nil {
+			return fmt.Errorf("no status yet")
+		}
+		if c := condition(st); c == nil || c.Reason != v1alpha1.SynchronizingReasonSync {
 			return fmt.Errorf("condition %+v", c)
 		}
 		return nil
 	})
+}
 
+// idleReconciles runs a fresh reconciler (newReconciler) over a recording connection on the
+// object key whose Job jobName exists: its first reconcile may read the user's object
+// userRead (a path suffix, "" for none) once and write nothing; the next reconciles, also
+// after the Job's pod started, make no request and emit no event.
+func idleReconciles(t *testing.T, newReconciler func(reconcile.Options) ctrlreconcile.Reconciler, key client.ObjectKey, jobName, userRead string) {
+	t.Helper()
+	ctx := ctxT(t)
+	job := waitJob(t, key.Namespace, jobName)
 	log := &requestLog{}
 	cfg := rest.CopyConfig(env.Config)
 	cfg.Wrap(log.wrap)
@@ -80,35 +118,36 @@ func TestIdleReconcileMakesNoRequest(t *testing.T) {
 	must(t, err)
 	split := cachedclient.Start(t, &testenv.Env{Config: cfg, Client: api, Scheme: env.Scheme})
 	recorder := kevents.NewFakeRecorder(100)
-	r := reconcile.NewSourceReconciler(reconcile.Options{
+	r := newReconciler(reconcile.Options{
 		Builder: Builder{Image: testImage}, Client: split, APIReader: api, Recorder: recorder,
 		Clock: clk, Metrics: metrics.New(prometheus.NewRegistry()),
 	})
-	req := ctrl.Request{NamespacedName: client.ObjectKeyFromObject(rs)}
 	reconcileOnce := func(what string) []string {
 		t.Helper()
 		log.take()
-		res, err := r.Reconcile(ctx, req)
-		if err != nil {
+		if _, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: key}); err != nil {
 			t.Fatalf("%s: reconcile: %v", what, err)
 		}
 		if len(recorder.Events) > 0 {
 			t.Errorf("%s: reconcile emitted an event: %s", what, <-recorder.Events)
 		}
-		t.Logf("%s: result %+v", what, res)
 		return log.take()
 	}
 	// The first reconcile of this reconciler starts its informers (their lists are recorded)
-	// and reads the source PVC, once for the synchronization.
+	// and reads the user's object, once for the synchronization.
 	first := reconcileOnce("first reconcile")
-	pvcGets := slices.DeleteFunc(slices.Clone(first), func(s string) bool {
-		return !strings.HasPrefix(s, "GET /api/v1/namespaces/"+ns+"/persistentvolumeclaims/")
+	liveGets := slices.DeleteFunc(slices.Clone(first), func(s string) bool {
+		return !strings.HasPrefix(s, "GET ") || isList(strings.TrimPrefix(s, "GET "))
 	})
-	if len(pvcGets) != 1 {
-		t.Errorf("first reconcile read PVCs live %d times, want once (the source PVC): %v", len(pvcGets), first)
+	want := []string{}
+	if userRead != "" {
+		want = append(want, "GET /api/v1/namespaces/"+key.Namespace+"/"+userRead)
+	}
+	if !slices.Equal(liveGets, want) {
+		t.Errorf("first reconcile read %v live, want %v (all requests: %v)", liveGets, want, first)
 	}
 	for _, s := range first {
-		if strings.HasPrefix(s, "POST") || strings.HasPrefix(s, "PATCH") || strings.HasPrefix(s, "PUT") || strings.HasPrefix(s, "DELETE") {
+		if !strings.HasPrefix(s, "GET ") {
 			t.Errorf("first reconcile wrote: %s", s)
 		}
 	}
@@ -131,9 +170,27 @@ func TestIdleReconcileMakesNoRequest(t *testing.T) {
 	}
 }
 
-func statusOf(rs *v1alpha1.ReplicationSource) *v1alpha1.CommonStatus {
-	if rs.Status == nil {
-		return &v1alpha1.CommonStatus{}
+// isList tells a collection path (/api/v1/pods, /apis/batch/v1/namespaces/x/jobs) from an
+// object's (/api/v1/namespaces/x/persistentvolumeclaims/data, /api/v1/namespaces/x).
+func isList(path string) bool {
+	segs := strings.Split(strings.Trim(path, "/"), "/")
+	prefix := 2 // api/v1
+	if segs[0] == "apis" {
+		prefix = 3 // apis/<group>/<version>
 	}
-	return &rs.Status.CommonStatus
+	if len(segs) <= prefix {
+		return true // discovery: not an object
+	}
+	rest := segs[prefix:]
+	if len(rest) >= 2 && rest[0] == "namespaces" && len(rest) > 2 {
+		rest = rest[2:] // a namespaced resource
+	}
+	return len(rest) == 1
+}
+
+func statusOf(st *v1alpha1.ReplicationSourceStatus) *v1alpha1.CommonStatus {
+	if st == nil {
+		return nil
+	}
+	return &st.CommonStatus
 }
