@@ -61,9 +61,9 @@ func TestClientLimitFlags(t *testing.T) {
 		qps         float32
 		burst, conc int
 	}{
-		{nil, -1, 0, 10},
+		{nil, -1, 0, 20},
 		{[]string{"--kube-api-qps=50", "--kube-api-burst=80", "--max-concurrent-reconciles=4"}, 50, 80, 4},
-		{[]string{"--kube-api-qps=20"}, 20, 40, 10}, // client-go needs a burst with a limit
+		{[]string{"--kube-api-qps=20"}, 20, 40, 20}, // client-go needs a burst with a limit
 	} {
 		f, err := parseFlags(flag.NewFlagSet("test", flag.ContinueOnError), tc.args, func(string) string { return "" })
 		if err != nil {

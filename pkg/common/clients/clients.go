@@ -51,7 +51,22 @@ func CacheOptions() cache.Options {
 		by[o] = cache.ByObject{Label: CreatedBySelector}
 	}
 	by[&corev1.Pod{}] = cache.ByObject{Transform: affinity.StripPod}
+	by[&batchv1.Job{}] = cache.ByObject{Label: CreatedBySelector, Transform: StripJob}
 	return cache.Options{ByObject: by, DefaultTransform: cache.TransformStripManagedFields()}
+}
+
+// StripJob is the transform of the Job cache: the controllers never read a Job's pod template
+// back (a changed template is seen through the spec-hash annotation, and Jobs are only ever
+// patched, never updated whole), so the cache drops it and the managedFields, the bulk of a
+// mover Job. Anything that is not a Job passes unchanged.
+func StripJob(obj any) (any, error) {
+	j, ok := obj.(*batchv1.Job)
+	if !ok {
+		return obj, nil
+	}
+	j.ManagedFields = nil
+	j.Spec.Template = corev1.PodTemplateSpec{}
+	return j, nil
 }
 
 // UncachedTypes are read straight from the API server and never get an informer: Nodes and

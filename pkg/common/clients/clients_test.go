@@ -251,3 +251,30 @@ func TestUserReadsOncePerSynchronization(t *testing.T) {
 		t.Fatalf("typed read = %+v", typed)
 	}
 }
+
+func TestStripJobKeepsWhatTheControllersRead(t *testing.T) {
+	job := &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Name: "j", Namespace: "ns", Annotations: map[string]string{"volsync.backube/spec-hash": "x"},
+			ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "m"}}},
+		Spec: batchv1.JobSpec{Parallelism: ptrTo(int32(1)), BackoffLimit: ptrTo(int32(2)),
+			Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "mover", Image: "i"}}}}},
+		Status: batchv1.JobStatus{Active: 1, Failed: 2},
+	}
+	out, err := StripJob(job.DeepCopy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := out.(*batchv1.Job)
+	if len(s.Spec.Template.Spec.Containers) != 0 || s.ManagedFields != nil {
+		t.Errorf("template or managedFields kept: %+v", s)
+	}
+	if s.Annotations["volsync.backube/spec-hash"] != "x" || *s.Spec.Parallelism != 1 || *s.Spec.BackoffLimit != 2 ||
+		s.Status.Active != 1 || s.Status.Failed != 2 {
+		t.Errorf("stripped what the controllers read: %+v", s)
+	}
+	if got, _ := StripJob("tombstone"); got != "tombstone" {
+		t.Errorf("non-Job changed: %v", got)
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }

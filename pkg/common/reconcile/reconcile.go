@@ -171,12 +171,14 @@ func (r *reconciler[T]) patchStatus(ctx context.Context, before, after T) error 
 	return nil
 }
 
-// syncID identifies the synchronization in progress (its start time), "" when none is.
+// syncID identifies the synchronization in progress (its start time), "" when none is. It has
+// the precision of the stored status (seconds), so the reconcile that starts a synchronization
+// and those that read its status back agree.
 func syncID(st *v1alpha1.CommonStatus) string {
 	if st.LastSyncStartTime == nil {
 		return ""
 	}
-	return st.LastSyncStartTime.UTC().Format(time.RFC3339Nano)
+	return st.LastSyncStartTime.UTC().Format(time.RFC3339)
 }
 
 // failing is a mover whose every step fails with the error met while building it, so the
