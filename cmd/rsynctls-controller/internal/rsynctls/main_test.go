@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/volsync-go/volsync/pkg/common/app"
 	"github.com/volsync-go/volsync/pkg/common/clients"
 	"github.com/volsync-go/volsync/pkg/common/metrics"
 	"github.com/volsync-go/volsync/pkg/common/reconcile"
@@ -69,28 +70,18 @@ func run(m *testing.M) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	mgr, err := ctrl.NewManager(controllerConfig, ctrl.Options{
+	mgr, c, err := app.NewManager(controllerConfig, ctrl.Options{
 		Scheme:  env.Scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache:   clients.CacheOptions(),
-		Client:  clients.ClientOptions(),
 	})
 	if err != nil {
 		return 0, err
 	}
-	c, err := clients.New(context.Background(), mgr)
-	if err != nil {
-		return 0, err
-	}
 	controllerClient = c
-	opts := reconcile.Options{
+	if err := app.Setup(mgr, reconcile.Options{
 		Builder: Builder{Image: testImage}, Client: c, APIReader: mgr.GetAPIReader(),
 		Recorder: mgr.GetEventRecorder("volsync-rsync-tls"), Clock: clk, Location: time.UTC, Metrics: set,
-	}
-	if err := reconcile.SetupSource(mgr, opts); err != nil {
-		return 0, err
-	}
-	if err := reconcile.SetupDestination(mgr, opts); err != nil {
+	}); err != nil {
 		return 0, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -32,25 +32,45 @@ const (
 
 var env *testenv.Env
 
+// testController is a controller as a mover's main.go describes it.
+var testController = Controller{Name: "test-mover", DefaultImage: "quay.io/volsync-go/mover-test:latest", ImageEnv: "TEST_MOVER_IMAGE"}
+
+func TestImageFromEnvironmentAndFlag(t *testing.T) {
+	env := func(k string) string {
+		if k == testController.ImageEnv {
+			return "from-env:1"
+		}
+		return ""
+	}
+	f, err := testController.ParseFlags(flag.NewFlagSet("test", flag.ContinueOnError), nil, env)
+	if err != nil || f.Image != "from-env:1" {
+		t.Fatalf("image from %s: %q, %v", testController.ImageEnv, f.Image, err)
+	}
+	f, err = testController.ParseFlags(flag.NewFlagSet("test", flag.ContinueOnError), []string{"--mover-image=from-flag:2"}, env)
+	if err != nil || f.Image != "from-flag:2" {
+		t.Fatalf("image from --mover-image: %q, %v", f.Image, err)
+	}
+}
+
 func TestMain(m *testing.M) { testenv.Main(m, &env) }
 
 func TestFlagDefaults(t *testing.T) {
-	f, err := parseFlags(flag.NewFlagSet("test", flag.ContinueOnError), nil, func(string) string { return "" })
+	f, err := testController.ParseFlags(flag.NewFlagSet("test", flag.ContinueOnError), nil, func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.metricsAddr != ":8443" || !f.metricsSecure || f.enableHTTP2 || f.image != defaultImage {
+	if f.MetricsAddr != ":8443" || !f.MetricsSecure || f.EnableHTTP2 || f.Image != testController.DefaultImage {
 		t.Fatalf("defaults: %+v", f)
 	}
-	o := metricsOptions(f)
+	o := MetricsOptions(f)
 	if !o.SecureServing || o.FilterProvider == nil {
 		t.Fatalf("default metrics options are not HTTPS with authentication and authorization: %+v", o)
 	}
-	f, err = parseFlags(flag.NewFlagSet("test", flag.ContinueOnError), []string{"--metrics-secure=false"}, func(string) string { return "" })
+	f, err = testController.ParseFlags(flag.NewFlagSet("test", flag.ContinueOnError), []string{"--metrics-secure=false"}, func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o := metricsOptions(f); o.SecureServing || o.FilterProvider != nil {
+	if o := MetricsOptions(f); o.SecureServing || o.FilterProvider != nil {
 		t.Fatalf("--metrics-secure=false must serve plain HTTP: %+v", o)
 	}
 }
@@ -65,12 +85,12 @@ func TestClientLimitFlags(t *testing.T) {
 		{[]string{"--kube-api-qps=50", "--kube-api-burst=80", "--max-concurrent-reconciles=4"}, 50, 80, 4},
 		{[]string{"--kube-api-qps=20"}, 20, 40, 20}, // client-go needs a burst with a limit
 	} {
-		f, err := parseFlags(flag.NewFlagSet("test", flag.ContinueOnError), tc.args, func(string) string { return "" })
+		f, err := testController.ParseFlags(flag.NewFlagSet("test", flag.ContinueOnError), tc.args, func(string) string { return "" })
 		if err != nil {
 			t.Fatal(err)
 		}
-		if f.qps != tc.qps || f.burst != tc.burst || f.concurrency != tc.conc {
-			t.Errorf("%v: qps %v burst %d concurrency %d, want %v %d %d", tc.args, f.qps, f.burst, f.concurrency, tc.qps, tc.burst, tc.conc)
+		if f.QPS != tc.qps || f.Burst != tc.burst || f.Concurrency != tc.conc {
+			t.Errorf("%v: qps %v burst %d concurrency %d, want %v %d %d", tc.args, f.QPS, f.Burst, f.Concurrency, tc.qps, tc.burst, tc.conc)
 		}
 	}
 }
@@ -88,7 +108,7 @@ func TestControllerNamespace(t *testing.T) {
 		{env(""), fromFile, "from-file"},
 		{env(""), noFile, ""},
 	} {
-		if got := controllerNamespace(tc.getenv, tc.readFile); got != tc.want {
+		if got := ControllerNamespace(tc.getenv, tc.readFile); got != tc.want {
 			t.Errorf("controllerNamespace = %q, want %q", got, tc.want)
 		}
 	}
@@ -114,11 +134,11 @@ func must(t *testing.T, err error) {
 }
 
 // startMetrics serves metrics as main configures them, with the rest.Config cfg.
-func startMetrics(ctx context.Context, t *testing.T, f flags, cfg *rest.Config) {
+func startMetrics(ctx context.Context, t *testing.T, f Flags, cfg *rest.Config) {
 	t.Helper()
 	hc, err := rest.HTTPClientFor(cfg)
 	must(t, err)
-	srv, err := metricsserver.NewServer(metricsOptions(f), cfg, hc)
+	srv, err := metricsserver.NewServer(MetricsOptions(f), cfg, hc)
 	must(t, err)
 	done := make(chan error, 1)
 	go func() { done <- srv.Start(ctx) }()
@@ -186,13 +206,13 @@ func TestMetricsRequireAuthorizedToken(t *testing.T) {
 		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: "prometheus", Namespace: ns}},
 	}))
 
-	f, err := parseFlags(flag.NewFlagSet("test", flag.ContinueOnError), []string{"--metrics-bind-address=" + freeAddr(t)},
+	f, err := testController.ParseFlags(flag.NewFlagSet("test", flag.ContinueOnError), []string{"--metrics-bind-address=" + freeAddr(t)},
 		func(string) string { return "" })
 	must(t, err)
 	srvCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	startMetrics(srvCtx, t, f, controller)
-	url := fmt.Sprintf("https://%s/metrics", f.metricsAddr)
+	url := fmt.Sprintf("https://%s/metrics", f.MetricsAddr)
 	for _, tc := range []struct {
 		who, token string
 		want       int
@@ -216,13 +236,13 @@ func TestMetricsRequireAuthorizedToken(t *testing.T) {
 func TestMetricsPlainHTTPForLocalUse(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
-	f, err := parseFlags(flag.NewFlagSet("test", flag.ContinueOnError),
+	f, err := testController.ParseFlags(flag.NewFlagSet("test", flag.ContinueOnError),
 		[]string{"--metrics-secure=false", "--metrics-bind-address=" + freeAddr(t)}, func(string) string { return "" })
 	must(t, err)
 	srvCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	startMetrics(srvCtx, t, f, env.Config)
-	if got := scrape(ctx, t, "http://"+f.metricsAddr+"/metrics", ""); got != http.StatusOK {
+	if got := scrape(ctx, t, "http://"+f.MetricsAddr+"/metrics", ""); got != http.StatusOK {
 		t.Fatalf("plain HTTP scrape: HTTP %d, want 200", got)
 	}
 }
