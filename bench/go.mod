@@ -64,3 +64,5 @@ replace (
 	github.com/volsync-go/volsync/api => ../api
 	github.com/volsync-go/volsync/pkg => ../pkg
 )
+
+replace github.com/volsync-go/volsync/images => ../images

@@ -8,7 +8,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/volsync-go/volsync/images/internal/result"
+	"github.com/volsync-go/volsync/images/contract/result"
 	"github.com/volsync-go/volsync/images/rsynctls"
 )
 

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/volsync-go/volsync/images/contract/psk"
+	"github.com/volsync-go/volsync/images/contract/result"
 	"github.com/volsync-go/volsync/images/internal/proc"
-	"github.com/volsync-go/volsync/images/internal/result"
 	"github.com/volsync-go/volsync/images/internal/stunnel"
 )
 

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/volsync-go/volsync/images/internal/result"
+	"github.com/volsync-go/volsync/images/contract/result"
 )
 
 // Environment variables and paths: the contract with the controller (see images/rsync-tls/README.md).

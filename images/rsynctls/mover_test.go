@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/volsync-go/volsync/images/internal/result"
+	"github.com/volsync-go/volsync/images/contract/result"
 	"github.com/volsync-go/volsync/images/rsynctls"
 )
 

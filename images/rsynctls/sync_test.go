@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/volsync-go/volsync/images/internal/result"
+	"github.com/volsync-go/volsync/images/contract/result"
 	"github.com/volsync-go/volsync/images/rsynctls"
 )
 

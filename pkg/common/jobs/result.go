@@ -1,25 +1,20 @@
 package jobs
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
 	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
+	"github.com/volsync-go/volsync/images/contract/result"
 )
 
 // maxLogs bounds latestMoverStatus.logs.
 const maxLogs = 1024
 
-// Result is the JSON document a mover writes to its termination message.
-type Result struct {
-	Outcome          string  `json:"outcome"`
-	BytesSent        int64   `json:"bytesSent"`
-	FilesTransferred int64   `json:"filesTransferred"`
-	DurationSeconds  float64 `json:"durationSeconds"`
-	Error            string  `json:"error,omitempty"`
-}
+// Result is the JSON document a mover writes to its termination message: the contract's
+// schema (images/contract/result), which the movers write with the same package.
+type Result = result.Result
 
 // ParseResult reads a termination message: the mover's JSON result, or (when the mover died
 // before writing one) the log tail Kubernetes put there instead, returned as raw text.
@@ -28,9 +23,10 @@ func ParseResult(msg string) (*Result, string) {
 	if msg == "" {
 		return nil, ""
 	}
-	r := &Result{}
-	if strings.HasPrefix(msg, "{") && json.Unmarshal([]byte(msg), r) == nil && r.Outcome != "" {
-		return r, ""
+	if strings.HasPrefix(msg, "{") {
+		if r, err := result.Parse([]byte(msg)); err == nil && r.Outcome != "" {
+			return &r, ""
+		}
 	}
 	return nil, msg
 }

@@ -1,2 +1,0 @@
-// Package result is the JSON a mover writes to its termination message for the controller to read.
-package result
