@@ -12,8 +12,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
-	"github.com/volsync-go/volsync/pkg/common/cleanup"
 	"github.com/volsync-go/volsync/pkg/common/events"
+	"github.com/volsync-go/volsync/pkg/common/ownership"
 )
 
 // DestinationVolume returns the PVC incoming data is written to: opts.DestinationPVC, which must
@@ -221,7 +221,7 @@ func (h Handler) DestinationImage(ctx context.Context, opts v1alpha1.Replication
 		if !h.ours(snap) && (snap.Labels[v1alpha1.CreatedByLabel] != v1alpha1.CreatedByValue || src == nil || *src != pvc.Name) {
 			return nil, nil, fmt.Errorf("%s: %w (%s); rename or delete it", snapName, ErrNotOwned, h.ownerKindName())
 		}
-		retry, err := cleanup.Relinquish(ctx, h.Client, h.Owner, snap)
+		retry, err := ownership.Relinquish(ctx, h.Client, h.Owner, snap)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -323,7 +323,7 @@ func (h Handler) RelinquishDoNotDelete(ctx context.Context) error {
 			continue
 		}
 		// A conflict is left to the next reconcile: the change that caused it wakes us.
-		if _, err := cleanup.Relinquish(ctx, h.Client, h.Owner, snap); err != nil {
+		if _, err := ownership.Relinquish(ctx, h.Client, h.Owner, snap); err != nil {
 			return err
 		}
 	}

@@ -36,6 +36,25 @@ func DoneWithImage(img *corev1.TypedLocalObjectReference) Result {
 // Pending is an incomplete Result that wakes up after d at the latest.
 func Pending(d time.Duration) Result { return Result{RetryAfter: d} }
 
+// RetryError is a step's failure that asks to be retried after a specific delay (a mover's
+// backoff) instead of the state machine's default.
+type RetryError struct {
+	Err   error
+	After time.Duration
+}
+
+func (e *RetryError) Error() string { return e.Err.Error() }
+func (e *RetryError) Unwrap() error { return e.Err }
+
+// Retry wraps err with a retry delay; a nil err stays nil. A mover reports its failures with
+// it and leaves the driving (condition, event, requeue) to the state machine.
+func Retry(err error, after time.Duration) error {
+	if err == nil {
+		return nil
+	}
+	return &RetryError{Err: err, After: after}
+}
+
 // Mover synchronizes one ReplicationSource or ReplicationDestination.
 type Mover interface {
 	// Synchronize makes progress on the current synchronization.

@@ -307,7 +307,7 @@ func (m *Machine) fail(ctx context.Context, obj Object, err error, now time.Time
 		return ctrl.Result{RequeueAfter: RaceRetryInterval + trigger.Jitter(string(obj.GetUID()), raceJitter)}
 	}
 	msg := err.Error()
-	var retry *RetryError
+	var retry *mover.RetryError
 	after := ErrorRetryInterval
 	if errors.As(err, &retry) && retry.After > 0 {
 		after = retry.After
@@ -340,21 +340,4 @@ func waitingReason(t *v1alpha1.TriggerSpec) (reason, message string) {
 		return v1alpha1.SynchronizingReasonSched, conditions.MessageSchedule
 	}
 	return v1alpha1.SynchronizingReasonManual, conditions.MessageManual
-}
-
-// RetryError is an error that asks for a specific retry delay (e.g. a mover's backoff).
-type RetryError struct {
-	Err   error
-	After time.Duration
-}
-
-func (e *RetryError) Error() string { return e.Err.Error() }
-func (e *RetryError) Unwrap() error { return e.Err }
-
-// Retry wraps err with a retry delay.
-func Retry(err error, after time.Duration) error {
-	if err == nil {
-		return nil
-	}
-	return &RetryError{Err: err, After: after}
 }

@@ -140,7 +140,7 @@ func TestPausedDoesNotStart(t *testing.T) {
 
 func TestErrorsAreReported(t *testing.T) {
 	m, o, _, _ := setup(nil)
-	mv := &fakeMover{syncErr: Retry(errors.New("key Secret missing"), 5*time.Second)}
+	mv := &fakeMover{syncErr: mover.Retry(errors.New("key Secret missing"), 5*time.Second)}
 	res, err := m.Run(context.Background(), o, mv)
 	if err != nil {
 		t.Fatal(err)
@@ -311,7 +311,7 @@ func TestIsRace(t *testing.T) {
 		{apierrors.NewForbidden(gr, "x", errors.New("no")), false},
 		{apierrors.NewConflict(gr, "x", errors.New("changed")), true},
 		{fmt.Errorf("creating Role n/x: %w", apierrors.NewAlreadyExists(gr, "x")), true},
-		{Retry(fmt.Errorf("updating Service n/x: %w", apierrors.NewConflict(gr, "x", errors.New("changed"))), time.Minute), true},
+		{mover.Retry(fmt.Errorf("updating Service n/x: %w", apierrors.NewConflict(gr, "x", errors.New("changed"))), time.Minute), true},
 	} {
 		if got := IsRace(tc.err); got != tc.want {
 			t.Errorf("IsRace(%v) = %v, want %v", tc.err, got, tc.want)

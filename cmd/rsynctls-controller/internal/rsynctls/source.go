@@ -16,7 +16,6 @@ import (
 	"github.com/volsync-go/volsync/pkg/common/cleanup"
 	"github.com/volsync-go/volsync/pkg/common/jobs"
 	"github.com/volsync-go/volsync/pkg/common/mover"
-	"github.com/volsync-go/volsync/pkg/common/statemachine"
 	"github.com/volsync-go/volsync/pkg/pit"
 )
 
@@ -129,5 +128,5 @@ func readOnly(pvc *corev1.PersistentVolumeClaim) bool {
 }
 
 func retry(err error, after time.Duration) error {
-	return statemachine.Retry(err, after)
+	return mover.Retry(err, after)
 }
