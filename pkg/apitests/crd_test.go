@@ -8,7 +8,7 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"sigs.k8s.io/yaml"
 
-	v1 "github.com/volsync-go/volsync/api/v1alpha1"
+	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
 )
 
 const crdDir = "../../deploy/kustomize/crd/bases"
@@ -59,11 +59,11 @@ func TestCRDShape(t *testing.T) {
 			}
 			checkRulesASCII(t, "", ver.Schema.OpenAPIV3Schema)
 			sched := ver.Schema.OpenAPIV3Schema.Properties["spec"].Properties["trigger"].Properties["schedule"]
-			if sched.Pattern != v1.SchedulePattern {
-				t.Fatalf("CRD schedule pattern differs from v1alpha1.SchedulePattern:\n%s\n%s", sched.Pattern, v1.SchedulePattern)
+			if sched.Pattern != v1alpha1.SchedulePattern {
+				t.Fatalf("CRD schedule pattern differs from v1alpha1.SchedulePattern:\n%s\n%s", sched.Pattern, v1alpha1.SchedulePattern)
 			}
-			if sched.MaxLength == nil || *sched.MaxLength != v1.ScheduleMaxLength {
-				t.Fatalf("CRD schedule maxLength %v differs from v1alpha1.ScheduleMaxLength %d", sched.MaxLength, v1.ScheduleMaxLength)
+			if sched.MaxLength == nil || *sched.MaxLength != v1alpha1.ScheduleMaxLength {
+				t.Fatalf("CRD schedule maxLength %v differs from v1alpha1.ScheduleMaxLength %d", sched.MaxLength, v1alpha1.ScheduleMaxLength)
 			}
 		})
 	}

@@ -9,13 +9,13 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	v1 "github.com/volsync-go/volsync/api/v1alpha1"
+	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
 )
 
 const roundTripNamespace = "roundtrip"
 
 // apiPkg is the import path of the API types; fields of these types are walked into.
-var apiPkg = reflect.TypeOf(v1.ReplicationSource{}).PkgPath()
+var apiPkg = reflect.TypeOf(v1alpha1.ReplicationSource{}).PkgPath()
 
 func jsonName(f reflect.StructField) (name string, inline bool) {
 	tag := f.Tag.Get("json")
@@ -169,18 +169,18 @@ func TestFullyPopulatedObjectsRoundTrip(t *testing.T) {
 	ensureNamespace(testContext(t), t, roundTripNamespace)
 	for _, rs := range fullSources() {
 		t.Run(rs.Name, func(t *testing.T) {
-			roundTrip(t, rs, &v1.ReplicationSource{},
-				func(from, to *v1.ReplicationSource) { to.Status = from.Status.DeepCopy() },
-				func(o *v1.ReplicationSource) any { return o.Spec },
-				func(o *v1.ReplicationSource) any { return o.Status })
+			roundTrip(t, rs, &v1alpha1.ReplicationSource{},
+				func(from, to *v1alpha1.ReplicationSource) { to.Status = from.Status.DeepCopy() },
+				func(o *v1alpha1.ReplicationSource) any { return o.Spec },
+				func(o *v1alpha1.ReplicationSource) any { return o.Status })
 		})
 	}
 	for _, rd := range fullDestinations() {
 		t.Run(rd.Name, func(t *testing.T) {
-			roundTrip(t, rd, &v1.ReplicationDestination{},
-				func(from, to *v1.ReplicationDestination) { to.Status = from.Status.DeepCopy() },
-				func(o *v1.ReplicationDestination) any { return o.Spec },
-				func(o *v1.ReplicationDestination) any { return o.Status })
+			roundTrip(t, rd, &v1alpha1.ReplicationDestination{},
+				func(from, to *v1alpha1.ReplicationDestination) { to.Status = from.Status.DeepCopy() },
+				func(o *v1alpha1.ReplicationDestination) any { return o.Spec },
+				func(o *v1alpha1.ReplicationDestination) any { return o.Status })
 		})
 	}
 }

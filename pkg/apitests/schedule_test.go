@@ -12,7 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	v1 "github.com/volsync-go/volsync/api/v1alpha1"
+	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
 	"github.com/volsync-go/volsync/pkg/trigger"
 )
 
@@ -76,10 +76,10 @@ var scheduleObjects atomic.Int64
 // returns the API server's verdict: nil when admitted, else the validation error.
 func admission(ctx context.Context, t testing.TB, expr string) error {
 	t.Helper()
-	rs := &v1.ReplicationSource{
+	rs := &v1alpha1.ReplicationSource{
 		ObjectMeta: metav1.ObjectMeta{Namespace: scheduleNamespace, Name: fmt.Sprintf("schedule-%d", scheduleObjects.Add(1))},
-		Spec: v1.ReplicationSourceSpec{
-			SourcePVC: "data", Trigger: &v1.TriggerSpec{Schedule: &expr}, RsyncTLS: &v1.ReplicationSourceRsyncTLSSpec{},
+		Spec: v1alpha1.ReplicationSourceSpec{
+			SourcePVC: "data", Trigger: &v1alpha1.TriggerSpec{Schedule: &expr}, RsyncTLS: &v1alpha1.ReplicationSourceRsyncTLSSpec{},
 		},
 	}
 	err := env.Client.Create(ctx, rs, client.DryRunAll)

@@ -7,7 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	v1 "github.com/volsync-go/volsync/api/v1alpha1"
+	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
 )
 
 const statusNamespace = "status"
@@ -15,18 +15,18 @@ const statusNamespace = "status"
 func TestStatusSubresource(t *testing.T) {
 	ctx := testContext(t)
 	ensureNamespace(ctx, t, statusNamespace)
-	rd := &v1.ReplicationDestination{
+	rd := &v1alpha1.ReplicationDestination{
 		ObjectMeta: metav1.ObjectMeta{Name: "status", Namespace: statusNamespace},
-		Spec: v1.ReplicationDestinationSpec{RsyncTLS: &v1.ReplicationDestinationRsyncTLSSpec{
-			ReplicationDestinationVolumeOptions: v1.ReplicationDestinationVolumeOptions{DestinationPVC: ptr("data")},
+		Spec: v1alpha1.ReplicationDestinationSpec{RsyncTLS: &v1alpha1.ReplicationDestinationRsyncTLSSpec{
+			ReplicationDestinationVolumeOptions: v1alpha1.ReplicationDestinationVolumeOptions{DestinationPVC: ptr("data")},
 		}},
-		Status: &v1.ReplicationDestinationStatus{CommonStatus: v1.CommonStatus{LastManualSync: "ignored-on-create"}},
+		Status: &v1alpha1.ReplicationDestinationStatus{CommonStatus: v1alpha1.CommonStatus{LastManualSync: "ignored-on-create"}},
 	}
 	if err := env.Client.Create(ctx, rd); err != nil {
 		t.Fatal(err)
 	}
 	key := client.ObjectKeyFromObject(rd)
-	got := &v1.ReplicationDestination{}
+	got := &v1alpha1.ReplicationDestination{}
 	if err := env.Client.Get(ctx, key, got); err != nil {
 		t.Fatal(err)
 	}
@@ -36,15 +36,15 @@ func TestStatusSubresource(t *testing.T) {
 
 	// A status update stores the status and ignores spec changes made with it.
 	start := metav1.NewTime(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
-	got.Status = &v1.ReplicationDestinationStatus{
-		CommonStatus: v1.CommonStatus{LastSyncStartTime: &start},
-		RsyncTLS:     &v1.ReplicationDestinationRsyncTLSStatus{Address: ptr("10.0.0.9"), KeySecret: ptr("volsync-rsync-tls-status")},
+	got.Status = &v1alpha1.ReplicationDestinationStatus{
+		CommonStatus: v1alpha1.CommonStatus{LastSyncStartTime: &start},
+		RsyncTLS:     &v1alpha1.ReplicationDestinationRsyncTLSStatus{Address: ptr("10.0.0.9"), KeySecret: ptr("volsync-rsync-tls-status")},
 	}
 	got.Spec.Paused = true
 	if err := env.Client.Status().Update(ctx, got); err != nil {
 		t.Fatalf("status update: %v", err)
 	}
-	after := &v1.ReplicationDestination{}
+	after := &v1alpha1.ReplicationDestination{}
 	if err := env.Client.Get(ctx, key, after); err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestStatusSubresource(t *testing.T) {
 	if err := env.Client.Update(ctx, after); err != nil {
 		t.Fatal(err)
 	}
-	final := &v1.ReplicationDestination{}
+	final := &v1alpha1.ReplicationDestination{}
 	if err := env.Client.Get(ctx, key, final); err != nil {
 		t.Fatal(err)
 	}
@@ -76,12 +76,12 @@ func TestStatusSubresource(t *testing.T) {
 	// A merge patch of the status subresource (how the controllers write status).
 	patch := client.MergeFrom(final.DeepCopy())
 	final.Status.LastManualSync = "m1"
-	final.Status.Conditions = []metav1.Condition{{Type: v1.ConditionSynchronizing, Status: metav1.ConditionTrue,
-		Reason: v1.SynchronizingReasonSync, Message: "Synchronization in-progress", LastTransitionTime: start}}
+	final.Status.Conditions = []metav1.Condition{{Type: v1alpha1.ConditionSynchronizing, Status: metav1.ConditionTrue,
+		Reason: v1alpha1.SynchronizingReasonSync, Message: "Synchronization in-progress", LastTransitionTime: start}}
 	if err := env.Client.Status().Patch(ctx, final, patch); err != nil {
 		t.Fatalf("status patch: %v", err)
 	}
-	patched := &v1.ReplicationDestination{}
+	patched := &v1alpha1.ReplicationDestination{}
 	if err := env.Client.Get(ctx, key, patched); err != nil {
 		t.Fatal(err)
 	}
@@ -93,15 +93,15 @@ func TestStatusSubresource(t *testing.T) {
 func TestStatusRejectsInvalidCondition(t *testing.T) {
 	ctx := testContext(t)
 	ensureNamespace(ctx, t, statusNamespace)
-	rs := &v1.ReplicationSource{
+	rs := &v1alpha1.ReplicationSource{
 		ObjectMeta: metav1.ObjectMeta{Name: "bad-condition", Namespace: statusNamespace},
-		Spec:       v1.ReplicationSourceSpec{SourcePVC: "data", RsyncTLS: &v1.ReplicationSourceRsyncTLSSpec{}},
+		Spec:       v1alpha1.ReplicationSourceSpec{SourcePVC: "data", RsyncTLS: &v1alpha1.ReplicationSourceRsyncTLSSpec{}},
 	}
 	if err := env.Client.Create(ctx, rs); err != nil {
 		t.Fatal(err)
 	}
-	rs.Status = &v1.ReplicationSourceStatus{CommonStatus: v1.CommonStatus{Conditions: []metav1.Condition{{
-		Type: v1.ConditionSynchronizing, Status: "Maybe", Reason: v1.SynchronizingReasonSync, LastTransitionTime: metav1.Now(),
+	rs.Status = &v1alpha1.ReplicationSourceStatus{CommonStatus: v1alpha1.CommonStatus{Conditions: []metav1.Condition{{
+		Type: v1alpha1.ConditionSynchronizing, Status: "Maybe", Reason: v1alpha1.SynchronizingReasonSync, LastTransitionTime: metav1.Now(),
 	}}}}
 	if err := env.Client.Status().Update(ctx, rs); err == nil {
 		t.Fatal("a condition with status Maybe was accepted")

@@ -10,7 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
-	v1 "github.com/volsync-go/volsync/api/v1alpha1"
+	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
 )
 
 const validationNamespace = "validation"
@@ -198,8 +198,8 @@ func TestDestinationCopyMethodDefaultsToDirect(t *testing.T) {
 			t.Fatalf("%s: %v", method, err)
 		}
 		got, _, err := unstructured.NestedString(obj.Object, "spec", method, "copyMethod")
-		if err != nil || got != string(v1.CopyMethodDirect) {
-			t.Errorf("%s: copyMethod = %q (%v), want the default %s", method, got, err, v1.CopyMethodDirect)
+		if err != nil || got != string(v1alpha1.CopyMethodDirect) {
+			t.Errorf("%s: copyMethod = %q (%v), want the default %s", method, got, err, v1alpha1.CopyMethodDirect)
 		}
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
-	volsyncv1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
+	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
 )
 
 // HostnameLabel is the well-known Node label a mover pod is pinned with.
@@ -111,7 +111,7 @@ func ForVolume(ctx context.Context, r client.Reader, pvc *corev1.PersistentVolum
 func Users(pods []corev1.Pod, claim string) []corev1.Pod {
 	var out []corev1.Pod
 	for _, p := range pods {
-		if p.Labels[volsyncv1alpha1.CreatedByLabel] == volsyncv1alpha1.CreatedByValue {
+		if p.Labels[v1alpha1.CreatedByLabel] == v1alpha1.CreatedByValue {
 			continue
 		}
 		if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {

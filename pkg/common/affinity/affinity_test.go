@@ -11,7 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	volsyncv1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
+	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
 )
 
 func testPod(name, claim, node string, phase corev1.PodPhase) corev1.Pod {
@@ -36,7 +36,7 @@ func testPod(name, claim, node string, phase corev1.PodPhase) corev1.Pod {
 
 func TestUsersAndChoose(t *testing.T) {
 	volsync := testPod("a-mover", "data", "n1", corev1.PodRunning)
-	volsync.Labels = map[string]string{volsyncv1alpha1.CreatedByLabel: volsyncv1alpha1.CreatedByValue}
+	volsync.Labels = map[string]string{v1alpha1.CreatedByLabel: v1alpha1.CreatedByValue}
 	tests := []struct {
 		name string
 		pods []corev1.Pod
@@ -167,7 +167,7 @@ func TestForVolume(t *testing.T) {
 		f := newFixture(t)
 		n1, n2, n3 := f.node("n1", "h1"), f.node("n2", "h2"), f.node("n3", "h3")
 		mover := testPod("a-mover", "data", n3, corev1.PodRunning)
-		mover.Labels = map[string]string{volsyncv1alpha1.CreatedByLabel: volsyncv1alpha1.CreatedByValue}
+		mover.Labels = map[string]string{v1alpha1.CreatedByLabel: v1alpha1.CreatedByValue}
 		f.pod(mover)
 		f.pod(testPod("b-pending", "data", n1, corev1.PodPending))
 		f.pod(testPod("c-unscheduled", "data", "", corev1.PodPending))

@@ -5,7 +5,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	volsyncv1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
+	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
 )
 
 // ClaimIndex is the field index of the pod cache: a pod is listed under the name of every
@@ -48,8 +48,8 @@ func StripPod(obj any) (any, error) {
 		Spec:   corev1.PodSpec{NodeName: p.Spec.NodeName, Tolerations: p.Spec.Tolerations},
 		Status: corev1.PodStatus{Phase: p.Status.Phase},
 	}
-	if v, ok := p.Labels[volsyncv1alpha1.CreatedByLabel]; ok {
-		out.Labels = map[string]string{volsyncv1alpha1.CreatedByLabel: v}
+	if v, ok := p.Labels[v1alpha1.CreatedByLabel]; ok {
+		out.Labels = map[string]string{v1alpha1.CreatedByLabel: v}
 	}
 	for _, v := range p.Spec.Volumes {
 		if v.PersistentVolumeClaim != nil {

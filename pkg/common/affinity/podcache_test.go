@@ -11,7 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
 
-	volsyncv1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
+	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
 )
 
 // appPodJSON is a pod of a typical Deployment as the API server returns it (managedFields,
@@ -58,7 +58,7 @@ func appPod(tb testing.TB, i int) *corev1.Pod {
 
 func TestStripPodKeepsWhatPlacementNeeds(t *testing.T) {
 	p := appPod(t, 7)
-	p.Labels[volsyncv1alpha1.CreatedByLabel] = volsyncv1alpha1.CreatedByValue
+	p.Labels[v1alpha1.CreatedByLabel] = v1alpha1.CreatedByValue
 	now := metav1.Now()
 	p.DeletionTimestamp = &now
 	out, err := StripPod(p)
@@ -69,7 +69,7 @@ func TestStripPodKeepsWhatPlacementNeeds(t *testing.T) {
 	want := &corev1.Pod{
 		TypeMeta: p.TypeMeta,
 		ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: "shop", UID: p.UID, ResourceVersion: p.ResourceVersion,
-			DeletionTimestamp: &now, Labels: map[string]string{volsyncv1alpha1.CreatedByLabel: volsyncv1alpha1.CreatedByValue}},
+			DeletionTimestamp: &now, Labels: map[string]string{v1alpha1.CreatedByLabel: v1alpha1.CreatedByValue}},
 		Spec: corev1.PodSpec{NodeName: "worker-7", Tolerations: p.Spec.Tolerations, Volumes: []corev1.Volume{{Name: "data",
 			VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "data-db-00007"}}}}},
 		Status: corev1.PodStatus{Phase: corev1.PodRunning},

@@ -15,7 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
-	volsyncv1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
+	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
 	"github.com/volsync-go/volsync/pkg/common/events"
 )
 
@@ -119,7 +119,7 @@ func ensurePullSecretCopy(ctx context.Context, c client.Client, owner client.Obj
 	case err != nil:
 		return fmt.Errorf("reading Secret %s: %w", key, err)
 	}
-	if s.Labels[volsyncv1alpha1.CreatedByLabel] != volsyncv1alpha1.CreatedByValue {
+	if s.Labels[v1alpha1.CreatedByLabel] != v1alpha1.CreatedByValue {
 		return fmt.Errorf("%w: Secret %s (where VolSync copies image pull Secret %s/%s); rename or delete it",
 			ErrNotOwned, key, orig.Namespace, orig.Name)
 	}

@@ -17,7 +17,7 @@ import (
 	kevents "k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	volsyncv1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
+	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
 	"github.com/volsync-go/volsync/pkg/common/events"
 	"github.com/volsync-go/volsync/pkg/common/naming"
 )
@@ -121,7 +121,7 @@ func TestPullSecretsCopiedToMoverNamespace(t *testing.T) {
 		t.Fatalf("reading the copy: %v", err)
 	}
 	if cp.Type != corev1.SecretTypeDockerConfigJson || !reflect.DeepEqual(cp.Data, orig.Data) ||
-		cp.Labels[volsyncv1alpha1.CreatedByLabel] != volsyncv1alpha1.CreatedByValue {
+		cp.Labels[v1alpha1.CreatedByLabel] != v1alpha1.CreatedByValue {
 		t.Fatalf("copy = %+v", cp)
 	}
 	if refs := cp.OwnerReferences; len(refs) != 1 || refs[0].UID != owner.GetUID() || (refs[0].Controller != nil && *refs[0].Controller) {

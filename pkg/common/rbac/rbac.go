@@ -14,7 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
-	volsyncv1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
+	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
 	"github.com/volsync-go/volsync/pkg/common/naming"
 )
 
@@ -128,13 +128,13 @@ func ensure(ctx context.Context, c client.Client, owner client.Object, obj clien
 }
 
 func withCreatedBy(labels map[string]string) map[string]string {
-	if labels[volsyncv1alpha1.CreatedByLabel] == volsyncv1alpha1.CreatedByValue {
+	if labels[v1alpha1.CreatedByLabel] == v1alpha1.CreatedByValue {
 		return labels
 	}
 	if labels == nil {
 		labels = map[string]string{}
 	}
-	labels[volsyncv1alpha1.CreatedByLabel] = volsyncv1alpha1.CreatedByValue
+	labels[v1alpha1.CreatedByLabel] = v1alpha1.CreatedByValue
 	return labels
 }
 

@@ -13,7 +13,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	volsyncv1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
+	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
 	"github.com/volsync-go/volsync/pkg/common/naming"
 )
 
@@ -42,7 +42,7 @@ func TestMoverServiceAccountCreatesOwnedObjects(t *testing.T) {
 	if !metav1.IsControlledBy(sa, owner) {
 		t.Errorf("ServiceAccount not controlled by owner: %+v", sa.GetOwnerReferences())
 	}
-	if sa.GetLabels()[volsyncv1alpha1.CreatedByLabel] != volsyncv1alpha1.CreatedByValue {
+	if sa.GetLabels()[v1alpha1.CreatedByLabel] != v1alpha1.CreatedByValue {
 		t.Errorf("ServiceAccount labels = %v, want created-by", sa.GetLabels())
 	}
 	if sa.AutomountServiceAccountToken == nil || *sa.AutomountServiceAccountToken {
@@ -106,7 +106,7 @@ func TestMoverServiceAccountRepairsDrift(t *testing.T) {
 	if sa.AutomountServiceAccountToken == nil || *sa.AutomountServiceAccountToken {
 		t.Errorf("automount = %v, want false", sa.AutomountServiceAccountToken)
 	}
-	if sa.Labels["team"] != "a" || sa.Labels[volsyncv1alpha1.CreatedByLabel] != volsyncv1alpha1.CreatedByValue {
+	if sa.Labels["team"] != "a" || sa.Labels[v1alpha1.CreatedByLabel] != v1alpha1.CreatedByValue {
 		t.Errorf("labels = %v", sa.Labels)
 	}
 	if len(sa.ImagePullSecrets) != 1 {

@@ -17,7 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
-	volsyncv1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
+	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
 	"github.com/volsync-go/volsync/pkg/common/events"
 )
 
@@ -218,11 +218,11 @@ func Address(svc *corev1.Service) string {
 
 // mutate sets the fields VolSync manages on svc.
 func mutate(svc *corev1.Service, s Spec) {
-	if svc.Labels[volsyncv1alpha1.CreatedByLabel] != volsyncv1alpha1.CreatedByValue {
+	if svc.Labels[v1alpha1.CreatedByLabel] != v1alpha1.CreatedByValue {
 		if svc.Labels == nil {
 			svc.Labels = map[string]string{}
 		}
-		svc.Labels[volsyncv1alpha1.CreatedByLabel] = volsyncv1alpha1.CreatedByValue
+		svc.Labels[v1alpha1.CreatedByLabel] = v1alpha1.CreatedByValue
 	}
 	for k, v := range s.DesiredAnnotations() {
 		if svc.Annotations == nil {

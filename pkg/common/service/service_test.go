@@ -16,7 +16,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	volsyncv1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
+	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
 	"github.com/volsync-go/volsync/pkg/common/events"
 )
 
@@ -101,7 +101,7 @@ func TestEnsureClusterIP(t *testing.T) {
 	if addr != svc.Spec.ClusterIP {
 		t.Errorf("address %s, ClusterIP %s", addr, svc.Spec.ClusterIP)
 	}
-	if !metav1.IsControlledBy(svc, f.owner) || svc.Labels[volsyncv1alpha1.CreatedByLabel] != volsyncv1alpha1.CreatedByValue {
+	if !metav1.IsControlledBy(svc, f.owner) || svc.Labels[v1alpha1.CreatedByLabel] != v1alpha1.CreatedByValue {
 		t.Errorf("ownership/labels wrong: %+v", svc.ObjectMeta)
 	}
 	if len(svc.Annotations) != 0 {
