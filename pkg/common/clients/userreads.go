@@ -52,6 +52,16 @@ func (u *UserReads) For(owner types.NamespacedName, live client.Reader, sync fun
 	return &userReader{reads: u, owner: owner, live: live, sync: sync}
 }
 
+// Objects is how many objects are remembered for owner.
+func (u *UserReads) Objects(owner types.NamespacedName) int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if s, ok := u.objs[owner]; ok {
+		return len(s.objs)
+	}
+	return 0
+}
+
 // Drop forgets everything read for owner (the object is gone or no longer handled).
 func (u *UserReads) Drop(owner types.NamespacedName) {
 	u.mu.Lock()

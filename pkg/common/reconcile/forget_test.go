@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -56,6 +58,12 @@ func (rsyncTLSBuilder) FromDestination(mover.Env, *v1alpha1.ReplicationDestinati
 // ends, with its own metrics registry.
 func startSourceReconciler(t *testing.T) (*reconciler[*v1alpha1.ReplicationSource], *prometheus.Registry) {
 	t.Helper()
+	return startSourceReconcilerWith(t, rsyncTLSBuilder{})
+}
+
+// startSourceReconcilerWith runs the ReplicationSource reconciler of b until the test ends.
+func startSourceReconcilerWith(t *testing.T, b mover.Builder) (*reconciler[*v1alpha1.ReplicationSource], *prometheus.Registry) {
+	t.Helper()
 	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
 		Scheme:     env.Scheme,
 		Metrics:    metricsserver.Options{BindAddress: "0"},
@@ -65,7 +73,7 @@ func startSourceReconciler(t *testing.T) (*reconciler[*v1alpha1.ReplicationSourc
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	opts := Options{Builder: rsyncTLSBuilder{}, Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Metrics: metrics.New(reg)}
+	opts := Options{Builder: b, Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Metrics: metrics.New(reg)}
 	opts.defaults()
 	r := &reconciler[*v1alpha1.ReplicationSource]{opts: opts, k: sourceKind(opts.Builder), reads: clients.NewUserReads()}
 	if err := r.setup(mgr, "test-replicationsource", ownsOrDefault(nil)...); err != nil {
@@ -152,4 +160,55 @@ func TestForgetsObjectsNoLongerHandled(t *testing.T) {
 	eventually(ctx, t, "the controller forgot the object it no longer handles", func() bool {
 		return seriesOf(t, reg, rs.Name) == 0 && !remembered()
 	})
+}
+
+// readingBuilder's source mover reads its source PVC through Env.Users and completes at once.
+type readingBuilder struct{ rsyncTLSBuilder }
+
+func (readingBuilder) FromSource(env mover.Env, rs *v1alpha1.ReplicationSource) (mover.Mover, error) {
+	return readingMover{env: env, key: types.NamespacedName{Namespace: rs.Namespace, Name: rs.Spec.SourcePVC}}, nil
+}
+
+type readingMover struct {
+	env mover.Env
+	key types.NamespacedName
+}
+
+func (m readingMover) Synchronize(ctx context.Context) (mover.Result, error) {
+	if err := m.env.Users.Get(ctx, m.key, &corev1.PersistentVolumeClaim{}); err != nil {
+		return mover.Result{}, err
+	}
+	return mover.Done(), nil
+}
+func (readingMover) Cleanup(context.Context) (mover.Result, error) { return mover.Done(), nil }
+
+// TestUserReadsDroppedAfterTheSynchronization: what a synchronization read of the user's
+// objects is kept only while it runs.
+func TestUserReadsDroppedAfterTheSynchronization(t *testing.T) {
+	r, _ := startSourceReconcilerWith(t, readingBuilder{})
+	ctx := testenv.Context(t, testTimeout)
+	ns := env.Namespace(ctx, t, "reads")
+	pvc := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "data"},
+		Spec: corev1.PersistentVolumeClaimSpec{AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}}}}
+	if err := env.Client.Create(ctx, pvc); err != nil {
+		t.Fatal(err)
+	}
+	rs := &v1alpha1.ReplicationSource{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "src"},
+		Spec: v1alpha1.ReplicationSourceSpec{SourcePVC: "data", Trigger: &v1alpha1.TriggerSpec{Manual: "once"},
+			RsyncTLS: &v1alpha1.ReplicationSourceRsyncTLSSpec{}},
+	}
+	if err := env.Client.Create(ctx, rs); err != nil {
+		t.Fatal(err)
+	}
+	eventually(ctx, t, "the synchronization completed", func() bool {
+		got := &v1alpha1.ReplicationSource{}
+		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(rs), got); err != nil || got.Status == nil {
+			return false
+		}
+		return got.Status.LastManualSync == "once" && got.Status.LastSyncStartTime == nil
+	})
+	key := client.ObjectKeyFromObject(rs)
+	eventually(ctx, t, "the reads of the finished synchronization dropped", func() bool { return r.reads.Objects(key) == 0 })
 }

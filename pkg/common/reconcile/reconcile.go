@@ -155,6 +155,10 @@ func (r *reconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.R
 		return ctrl.Result{}, fmt.Errorf("patching status: %w", perr)
 	}
 	machine.Commit()
+	if syncID(view.Status()) == "" {
+		// No synchronization in progress: what the last one read is not needed any more.
+		r.reads.Drop(req.NamespacedName)
+	}
 	return result, nil
 }
 
