@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	snapv1 "github.com/kubernetes-csi/external-snapshotter/client/v6/apis/volumesnapshot/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -20,6 +19,7 @@ import (
 
 	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
 	"github.com/volsync-go/volsync/pkg/common/affinity"
+	"github.com/volsync-go/volsync/pkg/common/kinds"
 )
 
 // CreatedBySelector selects the objects VolSync created.
@@ -35,12 +35,7 @@ var ErrNotCachedYet = errors.New("object created by this controller is not in it
 // every Secret and PVC of the cluster. Reads of these kinds are served by the cache alone: a
 // miss means VolSync has no such object (users' objects of these kinds are read through
 // UserReads).
-func OwnedTypes() []client.Object {
-	return []client.Object{
-		&batchv1.Job{}, &corev1.PersistentVolumeClaim{}, &corev1.Secret{}, &corev1.Service{},
-		&snapv1.VolumeSnapshot{}, &corev1.ServiceAccount{},
-	}
-}
+func OwnedTypes() []client.Object { return kinds.Objects() }
 
 // CacheOptions restricts the cache of owned types to VolSync's objects, and caches every Pod
 // stripped to what placement needs (affinity.StripPod). No cached object keeps its

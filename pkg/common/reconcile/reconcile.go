@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	snapv1 "github.com/kubernetes-csi/external-snapshotter/client/v6/apis/volumesnapshot/v1"
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -25,6 +23,7 @@ import (
 
 	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
 	"github.com/volsync-go/volsync/pkg/common/clients"
+	"github.com/volsync-go/volsync/pkg/common/kinds"
 	"github.com/volsync-go/volsync/pkg/common/metrics"
 	"github.com/volsync-go/volsync/pkg/common/mover"
 	"github.com/volsync-go/volsync/pkg/common/naming"
@@ -262,5 +261,5 @@ func ownsOrDefault(owns []client.Object) []client.Object {
 	if len(owns) > 0 {
 		return owns
 	}
-	return []client.Object{&batchv1.Job{}, &corev1.PersistentVolumeClaim{}, &corev1.Service{}, &corev1.Secret{}, &snapv1.VolumeSnapshot{}}
+	return kinds.Watched()
 }

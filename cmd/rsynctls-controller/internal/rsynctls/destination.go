@@ -4,14 +4,12 @@ import (
 	"context"
 	"strconv"
 
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-
-	snapv1 "github.com/kubernetes-csi/external-snapshotter/client/v6/apis/volumesnapshot/v1"
 
 	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
 	"github.com/volsync-go/volsync/pkg/common/cleanup"
 	"github.com/volsync-go/volsync/pkg/common/jobs"
+	"github.com/volsync-go/volsync/pkg/common/kinds"
 	"github.com/volsync-go/volsync/pkg/common/mover"
 	"github.com/volsync-go/volsync/pkg/common/naming"
 	"github.com/volsync-go/volsync/pkg/common/service"
@@ -115,8 +113,7 @@ func (d *destination) Cleanup(ctx context.Context) (mover.Result, error) {
 	if err := d.pit.ReleaseDestination(ctx, pvcName, user); err != nil {
 		return mover.Result{}, err
 	}
-	done, err := cleanup.Temporary(ctx, d.env.Client, d.rd,
-		&batchv1.JobList{}, &corev1.PersistentVolumeClaimList{}, &snapv1.VolumeSnapshotList{})
+	done, err := cleanup.Temporary(ctx, d.env.Client, d.rd, kinds.TemporaryLists()...)
 	if err != nil {
 		return mover.Result{}, err
 	}

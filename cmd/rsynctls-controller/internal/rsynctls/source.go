@@ -6,15 +6,13 @@ import (
 	"strconv"
 	"time"
 
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/utils/ptr"
-
-	snapv1 "github.com/kubernetes-csi/external-snapshotter/client/v6/apis/volumesnapshot/v1"
 
 	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
 	"github.com/volsync-go/volsync/pkg/common/cleanup"
 	"github.com/volsync-go/volsync/pkg/common/jobs"
+	"github.com/volsync-go/volsync/pkg/common/kinds"
 	"github.com/volsync-go/volsync/pkg/common/mover"
 	"github.com/volsync-go/volsync/pkg/pit"
 )
@@ -95,8 +93,7 @@ func (s *source) waiting(w *pit.Wait) (mover.Result, error) {
 
 // Cleanup removes the Job and the point-in-time copy.
 func (s *source) Cleanup(ctx context.Context) (mover.Result, error) {
-	done, err := cleanup.Temporary(ctx, s.env.Client, s.rs,
-		&batchv1.JobList{}, &corev1.PersistentVolumeClaimList{}, &snapv1.VolumeSnapshotList{})
+	done, err := cleanup.Temporary(ctx, s.env.Client, s.rs, kinds.TemporaryLists()...)
 	if err != nil {
 		return mover.Result{}, err
 	}
