@@ -41,12 +41,17 @@ func OwnedTypes() []client.Object { return kinds.Objects() }
 // stripped to what placement needs (affinity.StripPod). No cached object keeps its
 // managedFields, which the controllers never read.
 func CacheOptions() cache.Options {
+	// Keys are objects, not kinds: each kind must appear once, or the cache keeps whichever
+	// entry its map iteration meets last.
 	by := map[client.Object]cache.ByObject{}
 	for _, o := range OwnedTypes() {
-		by[o] = cache.ByObject{Label: CreatedBySelector}
+		b := cache.ByObject{Label: CreatedBySelector}
+		if _, ok := o.(*batchv1.Job); ok {
+			b.Transform = StripJob
+		}
+		by[o] = b
 	}
 	by[&corev1.Pod{}] = cache.ByObject{Transform: affinity.StripPod}
-	by[&batchv1.Job{}] = cache.ByObject{Label: CreatedBySelector, Transform: StripJob}
 	return cache.Options{ByObject: by, DefaultTransform: cache.TransformStripManagedFields()}
 }
 

@@ -165,7 +165,11 @@ func TestCacheOptionsSelectOurObjects(t *testing.T) {
 	opts := CacheOptions()
 	byType := map[string]cache.ByObject{}
 	for o, by := range opts.ByObject {
-		byType[fmt.Sprintf("%T", o)] = by
+		name := fmt.Sprintf("%T", o)
+		if _, dup := byType[name]; dup {
+			t.Errorf("%s has two cache configurations; the cache would use either", name)
+		}
+		byType[name] = by
 	}
 	for _, o := range OwnedTypes() {
 		by, ok := byType[fmt.Sprintf("%T", o)]
@@ -179,6 +183,9 @@ func TestCacheOptionsSelectOurObjects(t *testing.T) {
 	}
 	if byType["*v1.Pod"].Transform == nil {
 		t.Error("pods are cached whole")
+	}
+	if byType["*v1.Job"].Transform == nil {
+		t.Error("Jobs are cached with their pod templates")
 	}
 	if opts.DefaultTransform == nil {
 		t.Error("managedFields are kept in the cache")
