@@ -5,6 +5,10 @@ Wall time is the client's; CPU is user+sys of every process of the run (client, 
 stunnel, rsync daemons), from RUSAGE_CHILDREN, which contention from other work on the machine
 does not inflate the way it inflates wall time.
 """
+import os.path as _p
+import sys as _sys
+_sys.path.insert(0, _p.join(_p.dirname(_p.abspath(__file__)), ".."))
+
 import os
 import resource
 import socket
@@ -12,32 +16,12 @@ import statistics
 import subprocess
 import sys
 import time
+from benchutil import cpu, free_port, wait_until  # noqa: E402
 
 BIN, PSK, WORK, SRC, DST_TLS, DST_BARE, RUNS = sys.argv[1:8]
 RUNS = int(RUNS)
 FULL_FLAGS = ["-aHSAX", "--delete", "-z", "--numeric-ids", "--exclude=/lost+found", "--timeout=300"]
 READY = "Waiting for the source"
-
-
-def cpu():
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def wait_until(cond, timeout, what):
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            sys.exit(f"timeout waiting for {what}")
-        time.sleep(0.02)
 
 
 def entrypoint_run():

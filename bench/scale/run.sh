@@ -44,7 +44,7 @@ TMP="$(mktemp -d "${TMPDIR:-/tmp}/volsync-scale-bin.XXXXXX")"
 trap 'rm -rf "$TMP"' EXIT
 
 echo "run.sh: building the controller from $SRC ($(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown))" >&2
-# As the image builds it (cmd/rsynctls-controller/Dockerfile): what ships is what is measured.
+# As the image builds it (cmd/Dockerfile): what ships is what is measured.
 (cd "$SRC/cmd/rsynctls-controller" && CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "$TMP/rsynctls-controller" .)
 echo "run.sh: building the benchmark from $ROOT/bench" >&2
 (cd "$ROOT/bench" && go build -o "$TMP/scale" ./scale)

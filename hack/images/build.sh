@@ -134,12 +134,16 @@ SRC
   if [ $# -gt 0 ]; then
     ilog "apt-get install $* into a $DEBIAN_SUITE root filesystem"
     cp /etc/resolv.conf "$work/etc/resolv.conf"
+    # Packages with a service (openssh-server) must not start it in the chroot, on this host.
+    printf '#!/bin/sh\nexit 101\n' >"$work/usr/sbin/policy-rc.d"
+    chmod 0755 "$work/usr/sbin/policy-rc.d"
     mount -t proc proc "$work/proc"
     local rc=0
     chroot "$work" /usr/bin/env DEBIAN_FRONTEND=noninteractive sh -c \
       "apt-get update -q && apt-get install -y -q --no-install-recommends $* && apt-get clean" \
       >"$IMG_CACHE/apt.log" 2>&1 || rc=$?
     umount "$work/proc"
+    rm -f "$work/usr/sbin/policy-rc.d"
     [ $rc = 0 ] || { rm -rf "$work"; die "apt-get in the chroot failed, see $IMG_CACHE/apt.log"; }
     : >"$work/etc/resolv.conf"
   fi
@@ -174,11 +178,13 @@ build_one() {
   local name=$1 base=$2 spec=$3
   shift 3
   # key=value tokens configure the image; the other tokens are Debian packages.
-  local user="" extra_env="" pkgs=() tok
+  local user="" extra_env="" binname="" dirs=() pkgs=() tok
   for tok in "$@"; do
     case "$tok" in
       user=*) user="${tok#user=}" ;;
       env=*) extra_env="$extra_env,\"${tok#env=}\"" ;;
+      bin=*) binname="${tok#bin=}" ;;
+      dir=/*) dirs+=("${tok#dir=}") ;;
       *=*) die "image $name: unknown option $tok" ;;
       *) pkgs+=("$tok") ;;
     esac
@@ -189,11 +195,11 @@ build_one() {
     bin="$(binary "$spec" "$name")"
     [ -x "$bin" ] || die "binary $bin for image $name is missing (run hack/cluster/build.sh)"
     binsum="$(sha "$bin")"
-    target="/usr/local/bin/$(basename "$bin")"
+    target="/usr/local/bin/${binname:-$(basename "$bin")}"
   fi
   blayer="$(base_layer "$base" "$@")"
   local hash
-  hash="$(strsha "v2 $name $base $spec $* user=$user env=$extra_env $binsum $(basename "$blayer")")"
+  hash="$(strsha "v2 $name $base $spec $* user=$user env=$extra_env bin=$binname dir=${dirs[*]} $binsum $(basename "$blayer")")"
   hash="${hash:0:16}"
   local archive="$IMG_CACHE/archives/$name-$hash.tar"
   if [ ! -f "$archive" ]; then
@@ -203,6 +209,8 @@ build_one() {
     t="$(mktemp -d)"
     mkdir -p "$t/app/usr/local/bin" "$t/out"
     [ -z "$bin" ] || install -m 0755 "$bin" "$t/app$target"
+    local d
+    for d in "${dirs[@]}"; do install -d -m 0755 "$t/app$d"; done
     tar_dir "$t/app" "$t/app.tar"
     local l1 l2
     l1="$(sha "$blayer")"

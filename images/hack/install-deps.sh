@@ -3,7 +3,10 @@
 # Idempotent: does nothing when every package is already installed.
 set -euo pipefail
 
-PACKAGES=(rsync stunnel4)
+# rsync-tls: rsync stunnel4. rsync (ssh): rsync, sshd and ssh, and nss_wrapper, which gives the
+# movers' uids a login (the tests run sshd as non-root uids without a passwd entry). The tests
+# start their own sshd; on a host with an init system the package also starts the system's.
+PACKAGES=(rsync stunnel4 openssh-server openssh-client libnss-wrapper)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -39,6 +39,9 @@ type Result struct {
 	DurationSeconds float64 `json:"durationSeconds"`
 	// Error is a one-line reason when Outcome is OutcomeFailed.
 	Error string `json:"error,omitempty"`
+	// Details are mover-specific facts, short strings (restic: "snapshotID"); the controller
+	// shows them in latestMoverStatus. They are dropped, whole, when the result would not fit.
+	Details map[string]string `json:"details,omitempty"`
 }
 
 // Succeeded reports whether the run succeeded.
@@ -54,6 +57,10 @@ func (r Result) Marshal() ([]byte, error) {
 		}
 		if len(b) <= MaxBytes {
 			return b, nil
+		}
+		if r.Error == "" || r.Error == "..." {
+			r.Details = nil // the numbers and the outcome always fit without them
+			continue
 		}
 		over := len(b) - MaxBytes
 		// JSON escaping can make the encoded error longer than the string: cut generously.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -25,7 +26,7 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}
 }
@@ -63,5 +64,28 @@ func TestMarshalKeepsLimitAndOneLine(t *testing.T) {
 func TestParseRejectsOversized(t *testing.T) {
 	if _, err := Parse(make([]byte, MaxBytes+1)); !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("got %v, want ErrTooLarge", err)
+	}
+}
+
+// TestDetailsRoundTripAndNeverOverflow: mover-specific details travel with the result, and a
+// result with oversized details still fits the termination message (details dropped first,
+// never the numbers).
+func TestDetailsRoundTripAndNeverOverflow(t *testing.T) {
+	r := Result{Outcome: OutcomeSuccessful, BytesSent: 7, FilesTransferred: 2, Details: map[string]string{"snapshotID": "abc123"}}
+	b, err := r.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Parse(b)
+	if err != nil || back.Details["snapshotID"] != "abc123" || back.BytesSent != 7 {
+		t.Fatalf("round trip: %+v %v", back, err)
+	}
+	big := Result{Outcome: OutcomeFailed, BytesSent: 9, Error: "x", Details: map[string]string{"k": string(make([]byte, 2*MaxBytes))}}
+	b, err = big.Marshal()
+	if err != nil || len(b) > MaxBytes {
+		t.Fatalf("oversized details: %d bytes, %v", len(b), err)
+	}
+	if back, _ = Parse(b); back.BytesSent != 9 || back.Outcome != OutcomeFailed {
+		t.Fatalf("the numbers must survive: %+v", back)
 	}
 }

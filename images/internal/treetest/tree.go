@@ -1,4 +1,4 @@
-package rsynctls_test
+package treetest
 
 import (
 	"bytes"
@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 const (
@@ -22,8 +23,15 @@ const (
 	aclXattr    = "system.posix_acl_access"
 )
 
-// baseTime is the first mtime given to the tree; entries get distinct times after it.
-var baseTime = time.Date(2021, 3, 4, 5, 6, 7, 123456789, time.UTC)
+// BaseTime is the first mtime given to the tree; entries get distinct times after it.
+var BaseTime = time.Date(2021, 3, 4, 5, 6, 7, 123456789, time.UTC)
+
+// Must panics on an error: for set-up steps that cannot fail on a working machine.
+func Must(err error) {
+	if err != nil {
+		panic(err)
+	}
+}
 
 func randBytes(n int) []byte {
 	b := make([]byte, n)
@@ -31,22 +39,23 @@ func randBytes(n int) []byte {
 	return b
 }
 
-// buildTree makes a tree with every kind of entry the mover must carry. With owners it also
-// gives entries various owners (root only).
-func buildTree(t *testing.T, root string, owners bool) {
+// Build makes a tree with every kind of entry the mover must carry: contents, modes, times,
+// symlinks, hard links, an empty directory, a FIFO, a sparse file, a user xattr and an ACL.
+// With owners it also gives entries various owners (root only).
+func Build(t *testing.T, root string, owners bool) {
 	t.Helper()
 	file := func(rel string, mode os.FileMode, data []byte) {
 		p := filepath.Join(root, rel)
-		must(os.MkdirAll(filepath.Dir(p), 0o755))
-		must(os.WriteFile(p, data, mode))
-		must(os.Chmod(p, mode))
+		Must(os.MkdirAll(filepath.Dir(p), 0o755))
+		Must(os.WriteFile(p, data, mode))
+		Must(os.Chmod(p, mode))
 	}
 	dir := func(rel string, mode os.FileMode) {
 		p := filepath.Join(root, rel)
-		must(os.MkdirAll(p, 0o755))
-		must(os.Chmod(p, mode))
+		Must(os.MkdirAll(p, 0o755))
+		Must(os.Chmod(p, mode))
 	}
-	link := func(rel, target string) { must(os.Symlink(target, filepath.Join(root, rel))) }
+	link := func(rel, target string) { Must(os.Symlink(target, filepath.Join(root, rel))) }
 
 	file("file.txt", 0o644, []byte("hello"))
 	file("private", 0o600, randBytes(100<<10))
@@ -63,36 +72,36 @@ func buildTree(t *testing.T, root string, owners bool) {
 	link("dangling", "nowhere/at/all")
 	link("dirlink", "dir")
 	file("hl-a", 0o640, []byte("hard linked"))
-	must(os.Link(filepath.Join(root, "hl-a"), filepath.Join(root, "dir/hl-b")))
-	must(os.Link(filepath.Join(root, "hl-a"), filepath.Join(root, "hl-c")))
-	must(syscall.Mkfifo(filepath.Join(root, "pipe"), 0o644))
+	Must(os.Link(filepath.Join(root, "hl-a"), filepath.Join(root, "dir/hl-b")))
+	Must(os.Link(filepath.Join(root, "hl-a"), filepath.Join(root, "hl-c")))
+	Must(syscall.Mkfifo(filepath.Join(root, "pipe"), 0o644))
 
 	// A sparse file: 64 MiB with three 4 KiB islands of data.
 	f, err := os.Create(filepath.Join(root, "sparse.img"))
-	must(err)
+	Must(err)
 	for _, off := range []int64{0, sparseSize / 2, sparseSize - sparseChunk} {
 		_, err := f.WriteAt(randBytes(sparseChunk), off)
-		must(err)
+		Must(err)
 	}
-	must(f.Close())
+	Must(f.Close())
 
-	must(syscall.Setxattr(filepath.Join(root, "file.txt"), "user.volsync", []byte("xattr value"), 0))
-	must(syscall.Setxattr(filepath.Join(root, "private"), aclXattr, posixACL(0o6, 1234, 0o6, 0o4, 0o6, 0), 0))
+	Must(syscall.Setxattr(filepath.Join(root, "file.txt"), "user.volsync", []byte("xattr value"), 0))
+	Must(syscall.Setxattr(filepath.Join(root, "private"), aclXattr, posixACL(0o6, 1234, 0o6, 0o4, 0o6, 0), 0))
 
 	if owners {
-		must(os.Lchown(filepath.Join(root, "file.txt"), 1001, 1002))
-		must(os.Lchown(filepath.Join(root, "dir"), 2001, 2002))
-		must(os.Lchown(filepath.Join(root, "abs-link"), 3001, 3002))
-		must(os.Lchown(filepath.Join(root, "hl-a"), 4001, 4002))
-		must(os.Lchown(filepath.Join(root, "emptydir"), 5001, 5002))
+		Must(os.Lchown(filepath.Join(root, "file.txt"), 1001, 1002))
+		Must(os.Lchown(filepath.Join(root, "dir"), 2001, 2002))
+		Must(os.Lchown(filepath.Join(root, "abs-link"), 3001, 3002))
+		Must(os.Lchown(filepath.Join(root, "hl-a"), 4001, 4002))
+		Must(os.Lchown(filepath.Join(root, "emptydir"), 5001, 5002))
 	}
-	setTimes(t, root)
+	SetTimes(t, root)
 }
 
 // posixACL encodes a POSIX access ACL xattr: owner perms, one named user, group, mask, other.
 func posixACL(owner uint16, user uint32, userPerm, group, mask, other uint16) []byte {
 	var b bytes.Buffer
-	w := func(v any) { must(binary.Write(&b, binary.LittleEndian, v)) }
+	w := func(v any) { Must(binary.Write(&b, binary.LittleEndian, v)) }
 	const undefined = 0xffffffff
 	w(uint32(2))
 	for _, e := range []struct {
@@ -106,24 +115,35 @@ func posixACL(owner uint16, user uint32, userPerm, group, mask, other uint16) []
 	return b.Bytes()
 }
 
-// setTimes gives every entry a distinct mtime, directories last (deepest first).
-func setTimes(t *testing.T, root string) {
+// SetTimes gives every entry a distinct mtime, directories last (deepest first).
+func SetTimes(t *testing.T, root string) {
 	t.Helper()
 	var paths []string
-	must(filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	Must(filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		paths = append(paths, p)
 		return err
 	}))
 	sort.Slice(paths, func(i, j int) bool { return len(paths[i]) > len(paths[j]) })
 	for i, p := range paths {
-		mt := baseTime.Add(time.Duration(i) * time.Hour)
-		must(lutimes(p, mt))
+		mt := BaseTime.Add(time.Duration(i) * time.Hour)
+		Must(lutimes(p, mt))
 	}
 }
 
+// lutimes sets both times of p itself, not of a symlink's target.
 func lutimes(p string, mt time.Time) error {
 	ts := []syscall.Timespec{syscall.NsecToTimespec(mt.UnixNano()), syscall.NsecToTimespec(mt.UnixNano())}
-	return utimensatNofollow(p, ts)
+	b, err := syscall.BytePtrFromString(p)
+	if err != nil {
+		return err
+	}
+	const atFDCWD, atSymlinkNofollow = -100, 0x100
+	fd := atFDCWD
+	_, _, errno := syscall.Syscall6(syscall.SYS_UTIMENSAT, uintptr(fd), uintptr(unsafe.Pointer(b)), uintptr(unsafe.Pointer(&ts[0])), atSymlinkNofollow, 0, 0)
+	if errno != 0 {
+		return errno
+	}
+	return nil
 }
 
 // entry is what is compared of one path.
@@ -144,7 +164,7 @@ type entry struct {
 func scan(t *testing.T, root string) map[string]entry {
 	t.Helper()
 	out := map[string]entry{}
-	must(filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	Must(filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -197,17 +217,18 @@ func xattrs(p string) string {
 	return strings.Join(parts, ";")
 }
 
-type compareOpts struct {
-	// owners: owners must match; otherwise every destination entry belongs to ownerUID.
-	owners   bool
-	ownerUID uint32
-	// skipRoot ignores the times and permissions of the top directory (a non-root mover does
+// Opts says what Compare checks beyond contents, modes, times, links and xattrs.
+type Opts struct {
+	// Owners: owners must match; otherwise every destination entry belongs to OwnerUID.
+	Owners   bool
+	OwnerUID uint32
+	// SkipRoot ignores the times and permissions of the top directory (a non-root mover does
 	// not own the destination volume's root).
-	skipRoot bool
+	SkipRoot bool
 }
 
-// compareTrees fails the test unless dst is a faithful copy of src.
-func compareTrees(t *testing.T, src, dst string, o compareOpts) {
+// Compare fails the test unless dst is a faithful copy of src.
+func Compare(t *testing.T, src, dst string, o Opts) {
 	t.Helper()
 	a, b := scan(t, src), scan(t, dst)
 	for rel := range b {
@@ -223,14 +244,14 @@ func compareTrees(t *testing.T, src, dst string, o compareOpts) {
 			continue
 		}
 		isRoot := rel == "."
-		if !isRoot || !o.skipRoot {
+		if !isRoot || !o.SkipRoot {
 			if s.mode != d.mode {
 				t.Errorf("%s: mode %v, want %v", rel, d.mode, s.mode)
 			}
 			// rsync (without --modify-window=-1) compares times in whole seconds, so a time
 			// within the same second as the destination's is not rewritten. The tree's own
 			// times (2021) must come through to the nanosecond.
-			exact := time.Unix(0, s.mtime).Year() == baseTime.Year()
+			exact := time.Unix(0, s.mtime).Year() == BaseTime.Year()
 			if exact && s.mtime != d.mtime || !exact && s.mtime/1e9 != d.mtime/1e9 {
 				t.Errorf("%s: mtime %v, want %v", rel, time.Unix(0, d.mtime).UTC(), time.Unix(0, s.mtime).UTC())
 			}
@@ -241,14 +262,14 @@ func compareTrees(t *testing.T, src, dst string, o compareOpts) {
 		if s.link != d.link {
 			t.Errorf("%s: symlink -> %q, want %q", rel, d.link, s.link)
 		}
-		if s.xattrs != d.xattrs && (!isRoot || !o.skipRoot) {
+		if s.xattrs != d.xattrs && (!isRoot || !o.SkipRoot) {
 			t.Errorf("%s: xattrs %q, want %q", rel, d.xattrs, s.xattrs)
 		}
 		switch {
-		case o.owners && (s.uid != d.uid || s.gid != d.gid):
+		case o.Owners && (s.uid != d.uid || s.gid != d.gid):
 			t.Errorf("%s: owner %d:%d, want %d:%d", rel, d.uid, d.gid, s.uid, s.gid)
-		case !o.owners && !isRoot && d.uid != o.ownerUID:
-			t.Errorf("%s: owner %d, want %d", rel, d.uid, o.ownerUID)
+		case !o.Owners && !isRoot && d.uid != o.OwnerUID:
+			t.Errorf("%s: owner %d, want %d", rel, d.uid, o.OwnerUID)
 		}
 		if s.mode.IsRegular() && s.nlink > 1 {
 			srcGroups[s.ino] = append(srcGroups[s.ino], rel)
@@ -266,10 +287,10 @@ func compareTrees(t *testing.T, src, dst string, o compareOpts) {
 	}
 }
 
-// chownTree gives the whole tree to uid.
-func chownTree(t *testing.T, root string, uid int) {
+// Chown gives the whole tree to uid (and the group of the same number).
+func Chown(t *testing.T, root string, uid int) {
 	t.Helper()
-	must(filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	Must(filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}

@@ -1,4 +1,4 @@
-package rsynctls
+package main
 
 import (
 	"io"
@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/volsync-go/volsync/images/internal/rsync"
 )
 
 func TestUnmungeSymlinks(t *testing.T) {
@@ -34,7 +36,7 @@ func TestUnmungeSymlinks(t *testing.T) {
 	}
 	must(os.Chtimes(sub, dirTime, dirTime))
 
-	must(unmungeSymlinks(root, os.Geteuid() == 0, NewLogger(io.Discard)))
+	must(unmungeSymlinks(root, os.Geteuid() == 0, rsync.NewLogger(io.Discard)))
 
 	for link, want := range links {
 		got, err := os.Readlink(link)

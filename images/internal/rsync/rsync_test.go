@@ -1,10 +1,9 @@
-package rsynctls
+package rsync
 
 import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 )
 
 func TestRsyncCapabilities(t *testing.T) {
@@ -13,18 +12,18 @@ Capabilities:
     64-bit files, 64-bit inums, 64-bit timestamps, 64-bit long ints,
     hardlink-symlinks, IPv6, atimes, batchfiles, inplace, append, ACLs,
     xattrs, optional secluded-args, iconv, prealloc, stop-at, no crtimes`
-	if a, x := rsyncCapabilities(v); !a || !x {
+	if a, x := Capabilities(v); !a || !x {
 		t.Fatalf("acls=%v xattrs=%v", a, x)
 	}
-	if a, x := rsyncCapabilities(strings.NewReplacer("ACLs", "no ACLs", "xattrs", "no xattrs").Replace(v)); a || x {
+	if a, x := Capabilities(strings.NewReplacer("ACLs", "no ACLs", "xattrs", "no xattrs").Replace(v)); a || x {
 		t.Fatalf("acls=%v xattrs=%v for a build without them", a, x)
 	}
 }
 
-func TestClientArgs(t *testing.T) {
+func TestPushArgs(t *testing.T) {
 	all := Tools{ACLs: true, Xattrs: true}
-	priv := clientArgs(all, true, false, "/data")
-	unpriv := clientArgs(all, false, true, "/data/")
+	priv := PushArgs(all, true, false)
+	unpriv := PushArgs(all, false, true)
 	for _, args := range [][]string{priv, unpriv} {
 		for _, want := range []string{"--archive", "--hard-links", "--sparse", "--one-file-system", "--numeric-ids", "--delete", "--stats", "--acls", "--xattrs", "--exclude=/lost+found"} {
 			if !slices.Contains(args, want) {
@@ -32,9 +31,6 @@ func TestClientArgs(t *testing.T) {
 			}
 		}
 		// One pass over the directory itself: no globbing, no file list.
-		if got := args[len(args)-2:]; got[0] != "/data/" || got[1] != "rsync://volsync/data/" {
-			t.Errorf("source/destination %v", got)
-		}
 		for _, a := range args {
 			if strings.HasPrefix(a, "--files-from") || strings.Contains(a, "*") && !strings.HasPrefix(a, "--filter=-x") {
 				t.Errorf("unexpected argument %s", a)
@@ -50,8 +46,11 @@ func TestClientArgs(t *testing.T) {
 	if !slices.Contains(unpriv, "--itemize-changes") || slices.Contains(priv, "--itemize-changes") {
 		t.Errorf("itemized output only in debug mode")
 	}
-	if slices.Contains(clientArgs(Tools{}, true, false, "/data"), "--acls") {
+	if slices.Contains(PushArgs(Tools{}, true, false), "--acls") {
 		t.Errorf("--acls without rsync support")
+	}
+	if SourceDir("/data") != "/data/" || SourceDir("/data/") != "/data/" {
+		t.Errorf("SourceDir")
 	}
 }
 
@@ -86,64 +85,9 @@ func TestOnlyRootAttrErrors(t *testing.T) {
 		{[]string{summary}, false},
 	}
 	for i, tc := range cases {
-		if got := onlyRootAttrErrors(tc.lines); got != tc.want {
+		if got := OnlyRootAttrErrors(tc.lines); got != tc.want {
 			t.Errorf("case %d: got %v, want %v", i, got, tc.want)
 		}
-	}
-}
-
-func TestDaemonConfig(t *testing.T) {
-	unpriv := daemonConfig("/data", "/tmp/x/control", false, false)
-	priv := daemonConfig("/data", "/tmp/x/control", true, false)
-	for _, want := range []string{"use chroot = no", "munge symlinks = yes", "numeric ids = yes", "[data]\npath = /data\n", "[control]\npath = /tmp/x/control\nwrite only = yes", "log file = /dev/stderr"} {
-		if !strings.Contains(unpriv, want) {
-			t.Errorf("lacks %q:\n%s", want, unpriv)
-		}
-	}
-	if strings.Contains(unpriv, "uid =") || !strings.Contains(priv, "uid = 0\ngid = 0") {
-		t.Errorf("uid/gid only for root:\n%s\n%s", unpriv, priv)
-	}
-}
-
-func TestLoadConfig(t *testing.T) {
-	env := func(kv ...string) func(string) string {
-		m := map[string]string{}
-		for i := 0; i < len(kv); i += 2 {
-			m[kv[i]] = kv[i+1]
-		}
-		return func(k string) string { return m[k] }
-	}
-	c, err := LoadClientConfig(env(EnvDestinationAddress, "[fd00::1]"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.DataDir != DefaultDataDir || c.KeyFile != DefaultKeyFile || c.DestinationPort != DefaultPort || c.RetryDelay != DefaultRetryDelay || c.ResultPath != "/dev/termination-log" {
-		t.Errorf("defaults: %+v", c)
-	}
-	if c.Destination() != "fd00::1:8000" || c.DisplayDestination() != "[fd00::1]:8000" {
-		t.Errorf("destination %s / %s", c.Destination(), c.DisplayDestination())
-	}
-	c, err = LoadClientConfig(env(EnvDestinationAddress, "h", EnvDestinationPort, "9000", EnvDataDir, "/x", EnvKeyFile, "/k", EnvDebug, "1", EnvRetryDelay, "10ms"))
-	if err != nil || c.DestinationPort != 9000 || c.DataDir != "/x" || c.KeyFile != "/k" || !c.Debug || c.RetryDelay != 10*time.Millisecond {
-		t.Errorf("overrides: %+v %v", c, err)
-	}
-	for _, bad := range []func(string) string{
-		env(),
-		env(EnvDestinationAddress, "h", EnvDestinationPort, "0"),
-		env(EnvDestinationAddress, "h", EnvDestinationPort, "http"),
-		env(EnvDestinationAddress, "h\nexec = /bin/sh"),
-		env(EnvDestinationAddress, "h", EnvRetryDelay, "soon"),
-	} {
-		if _, err := LoadClientConfig(bad); err == nil {
-			t.Errorf("accepted %q:%q", bad(EnvDestinationAddress), bad(EnvDestinationPort))
-		}
-	}
-	s, err := LoadServerConfig(env())
-	if err != nil || s.ListenPort != DefaultPort {
-		t.Errorf("server defaults: %+v %v", s, err)
-	}
-	if _, err := LoadServerConfig(env(EnvListenPort, "70000")); err == nil {
-		t.Error("port 70000 accepted")
 	}
 }
 
@@ -161,19 +105,19 @@ func TestUnreadablePaths(t *testing.T) {
 		`IO error encountered -- skipping file deletion`,
 		summary,
 	}
-	got := unreadablePaths(lines, "/data")
+	got := UnreadablePaths(lines, "/data")
 	want := []string{"closed", "secret", `sub/we ird"name`, "x", "."}
 	if !slices.Equal(got, want) {
 		t.Fatalf("got %q, want %q", got, want)
 	}
-	if got := unreadablePaths([]string{summary}, "/data/"); len(got) != 0 {
+	if got := UnreadablePaths([]string{summary}, "/data/"); len(got) != 0 {
 		t.Fatalf("no unreadable path in %q: %q", summary, got)
 	}
 }
 
 func TestUnreadableReason(t *testing.T) {
 	long := strings.Repeat("d/", 300) + "f"
-	got := unreadableReason([]string{"secret", "closed", long, "fourth"}, false, 65534)
+	got := UnreadableReason([]string{"secret", "closed", long, "fourth"}, false, 65534)
 	for _, want := range []string{
 		"rsync exit 23: the mover (uid 65534) cannot read 4 source entries (permission denied)", `"secret", "closed", "d/d/`,
 		`...", ...;`, "moverSecurityContext", `volsync.backube/privileged-movers="true"`,
@@ -185,10 +129,10 @@ func TestUnreadableReason(t *testing.T) {
 	if strings.Contains(got, "fourth") || len(got) > 1024 {
 		t.Errorf("reason names more than %d paths or is too long (%d bytes): %s", maxNamedPaths, len(got), got)
 	}
-	if got := unreadableReason([]string{"a"}, true, 65534); !strings.Contains(got, "at least 1 source entry") {
+	if got := UnreadableReason([]string{"a"}, true, 65534); !strings.Contains(got, "at least 1 source entry") {
 		t.Errorf("a truncated error list must not claim an exact count: %s", got)
 	}
-	if got := unreadableReason([]string{"a"}, false, 0); !strings.Contains(got, "root cannot read 1 source entry") || strings.Contains(got, "privileged-movers") {
+	if got := UnreadableReason([]string{"a"}, false, 0); !strings.Contains(got, "root cannot read 1 source entry") || strings.Contains(got, "privileged-movers") {
 		t.Errorf("root: %s", got)
 	}
 }

@@ -1,4 +1,4 @@
-package rsynctls
+package main
 
 import (
 	"crypto/rand"
@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	"github.com/volsync-go/volsync/images/internal/rsync"
 )
 
 // unmungeSymlinks restores the symlink values the rsync daemon stored with mungePrefix, keeping
@@ -19,7 +21,7 @@ import (
 //
 // A directory this user cannot read (a source directory with mode 0300, on a non-root
 // destination) is skipped with a warning: rsync wrote into it, but its links stay munged.
-func unmungeSymlinks(root string, privileged bool, logger *Logger) error {
+func unmungeSymlinks(root string, privileged bool, logger *rsync.Logger) error {
 	byDir := map[string][]string{}
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {

@@ -1,4 +1,4 @@
-package rsynctls
+package main
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"github.com/volsync-go/volsync/images/contract/psk"
 	"github.com/volsync-go/volsync/images/contract/result"
 	"github.com/volsync-go/volsync/images/internal/proc"
+	"github.com/volsync-go/volsync/images/internal/rsync"
 	"github.com/volsync-go/volsync/images/internal/stunnel"
 )
 
@@ -23,29 +24,16 @@ const ReadyMessage = "Waiting for the source"
 
 // RunServer runs the destination until the source reports a completed sync, and returns its
 // result. A source that fails the TLS handshake is logged and the server keeps waiting.
-func RunServer(ctx context.Context, cfg ServerConfig, logger *Logger) result.Result {
+func RunServer(ctx context.Context, cfg ServerConfig, logger *rsync.Logger) rsync.Outcome {
 	start := time.Now()
 	s := &server{cfg: cfg, log: logger, active: map[string]string{}, events: make(chan struct{}, 1)}
 	done, err := s.run(ctx)
-	r := result.Result{
-		Outcome:          result.OutcomeSuccessful,
-		BytesSent:        done.BytesSent,
-		FilesTransferred: done.FilesTransferred,
-		DurationSeconds:  time.Since(start).Seconds(),
-	}
-	if err != nil {
-		r.Outcome = result.OutcomeFailed
-		r.Error = err.Error()
-		logger.Printf("Destination failed: %s", r.Error)
-	} else {
-		logger.Printf("Sync complete after %.1fs: the source sent %d bytes, %d files", r.DurationSeconds, r.BytesSent, r.FilesTransferred)
-	}
-	return r
+	return rsync.Outcome{Result: rsync.NewResult(start, rsync.Stats{BytesSent: done.BytesSent, FilesTransferred: done.FilesTransferred}, err, logger)}
 }
 
 type server struct {
 	cfg ServerConfig
-	log *Logger
+	log *rsync.Logger
 	tmp string
 
 	mu        sync.Mutex
@@ -58,7 +46,7 @@ type server struct {
 
 func (s *server) run(ctx context.Context) (result.Result, error) {
 	var none result.Result
-	if err := checkDataDir(s.cfg.DataDir); err != nil {
+	if err := rsync.CheckDataDir(s.cfg.DataDir); err != nil {
 		return none, err
 	}
 	psks, err := stunnel.ParsePSKFile(s.cfg.KeyFile)
@@ -69,8 +57,8 @@ func (s *server) run(ctx context.Context) (result.Result, error) {
 	if err != nil {
 		return none, err
 	}
-	if s.tmp, err = os.MkdirTemp("", "rsync-tls-server-"); err != nil {
-		return none, fmt.Errorf("creating temporary directory (is TMPDIR writable?): %w", err)
+	if s.tmp, err = rsync.PrivateDir("rsync-tls-server-"); err != nil {
+		return none, err
 	}
 	defer func() { _ = os.RemoveAll(s.tmp) }()
 	controlDir := filepath.Join(s.tmp, ControlModule)
@@ -89,52 +77,21 @@ func (s *server) run(ctx context.Context) (result.Result, error) {
 	if err != nil {
 		return none, err
 	}
-	stop := func() {
-		st.Stop()
-		_, _ = st.Wait()
-	}
-
 	marker := filepath.Join(controlDir, DoneMarker)
-	var doneAt time.Time
-	tick := time.NewTicker(DonePollInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			stop()
-			return none, fmt.Errorf("terminated before the source finished")
-		case <-st.Done():
-			_, _ = st.Wait()
-			return none, fmt.Errorf("stunnel exited: %s", s.stunnelError())
-		case <-tick.C:
-		case <-s.events:
-		}
-		if doneAt.IsZero() {
-			if _, err := os.Lstat(marker); err == nil {
-				doneAt = time.Now()
+	err = rsync.Serve{
+		Daemon: st, Name: "stunnel", DaemonError: s.stunnelError, Events: s.events, Poll: DonePollInterval,
+		Done: func() bool {
+			_, err := os.Lstat(marker)
+			if err == nil {
 				s.log.Printf("The source reported a completed sync")
 			}
-		}
-		if doneAt.IsZero() {
-			continue
-		}
-		// stunnel logs a connection as closed when the TLS side ends, which can be before the
-		// rsync daemon it started has set the last directory times: wait for the daemons to
-		// exit (stunnel itself is the only process left in its group).
-		open := s.openConnections()
-		members, err := proc.GroupSize(st.Pid())
-		if err != nil {
-			return none, fmt.Errorf("listing processes: %w", err)
-		}
-		if open == 0 && members <= 1 {
-			break
-		}
-		if time.Since(doneAt) > DrainTimeout {
-			s.log.Printf("%d connection(s) and %d rsync process(es) still running %s after the source finished; stopping them", open, members-1, DrainTimeout)
-			break
-		}
+			return err == nil
+		},
+		Open: s.openConnections, Drain: DrainTimeout, Log: s.log,
+	}.Run(ctx)
+	if err != nil {
+		return none, err
 	}
-	stop()
 
 	if err := unmungeSymlinks(s.cfg.DataDir, s.cfg.Privileged, s.log); err != nil {
 		return none, err

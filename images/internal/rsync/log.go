@@ -1,4 +1,4 @@
-package rsynctls
+package rsync
 
 import (
 	"io"

@@ -1,0 +1,324 @@
+package movertest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/volsync-go/volsync/images/contract/mover"
+	"github.com/volsync-go/volsync/images/contract/result"
+)
+
+const (
+	// Nobody is the uid the unprivileged movers run as by default (the images' USER).
+	Nobody = 65534
+	// ExitTimeout bounds the wait for a mover to finish a small sync, or to stop after SIGTERM.
+	ExitTimeout = 60 * time.Second
+	// pollInterval is how often WaitFor looks at a mover's output.
+	pollInterval = 20 * time.Millisecond
+)
+
+// MissingTools returns the tools of the list that are not in PATH (or /usr/sbin, where sshd
+// lives), separated by spaces.
+func MissingTools(tools ...string) string {
+	var missing string
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			if _, err := os.Stat(filepath.Join("/usr/sbin", tool)); err != nil {
+				missing += " " + tool
+			}
+		}
+	}
+	return missing
+}
+
+// RequireTools skips the test when a tool is missing (fails it with CI=true).
+func RequireTools(t *testing.T, missing string) {
+	t.Helper()
+	if missing == "" {
+		return
+	}
+	msg := "missing tools:" + missing + " (run images/hack/install-deps.sh)"
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
+
+// RequireRoot skips the test unless it runs as root (it runs movers as other uids).
+func RequireRoot(t *testing.T, why string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: " + why)
+	}
+}
+
+// Scratch makes a directory every uid may traverse, for binaries and mover directories. It is
+// for TestMain: the caller removes it.
+func Scratch(prefix string) (string, error) {
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return "", err
+	}
+	return dir, os.Chmod(dir, 0o755)
+}
+
+// Build builds the main package in pkgDir (relative to the test's directory) into dir/name.
+func Build(dir, name, pkgDir string) (string, error) {
+	bin := filepath.Join(dir, name)
+	if out, err := exec.Command("go", "build", "-o", bin, pkgDir).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building %s: %w\n%s", pkgDir, err, out)
+	}
+	return bin, nil
+}
+
+// Env is one mover's world: its directories and its identity.
+type Env struct {
+	T    *testing.T
+	Dir  string
+	UID  int
+	Data string
+	Tmp  string
+}
+
+// NewEnv makes a data directory, a TMPDIR and a termination log owned by uid under scratch.
+func NewEnv(t *testing.T, scratch, name string, uid int) *Env {
+	t.Helper()
+	dir, err := os.MkdirTemp(scratch, name+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(os.Chmod(dir, 0o755))
+	e := &Env{T: t, Dir: dir, UID: uid, Data: filepath.Join(dir, "data"), Tmp: filepath.Join(dir, "tmp")}
+	for _, d := range []string{e.Data, e.Tmp} {
+		must(os.Mkdir(d, 0o755))
+		must(os.Chown(d, uid, uid))
+	}
+	// Kubernetes provides a writable termination log.
+	must(os.WriteFile(e.ResultPath(), nil, 0o644))
+	must(os.Chown(e.ResultPath(), uid, uid))
+	return e
+}
+
+// ResultPath is the mover's termination log.
+func (e *Env) ResultPath() string { return filepath.Join(e.Dir, "termination-log") }
+
+// BaseEnv is the environment every mover of e gets.
+func (e *Env) BaseEnv() []string {
+	return []string{
+		"PATH=" + os.Getenv("PATH"),
+		"TMPDIR=" + e.Tmp,
+		mover.EnvDataDir + "=" + e.Data,
+		result.PathEnv + "=" + e.ResultPath(),
+	}
+}
+
+// Result reads the mover's JSON result.
+func (e *Env) Result() result.Result {
+	e.T.Helper()
+	b, err := os.ReadFile(e.ResultPath())
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	if len(b) > result.MaxBytes {
+		e.T.Fatalf("result is %d bytes", len(b))
+	}
+	r, err := result.Parse(b)
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	return r
+}
+
+// Process is a running entrypoint (or any command the test runs as a mover's uid).
+type Process struct {
+	Cmd    *exec.Cmd
+	mu     sync.Mutex
+	stdout bytes.Buffer
+	stderr bytes.Buffer
+	done   chan struct{}
+	rc     int
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	b  *bytes.Buffer
+}
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+// Start runs argv as e's uid with env. The test's cleanup stops it the way Kubernetes does
+// (SIGTERM, then SIGKILL) and prints its output when the test failed.
+func (e *Env) Start(env []string, argv ...string) *Process {
+	e.T.Helper()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = env
+	if e.UID != os.Geteuid() {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(e.UID), Gid: uint32(e.UID), NoSetGroups: true}}
+	}
+	p := &Process{Cmd: cmd, done: make(chan struct{})}
+	cmd.Stdout = lockedWriter{&p.mu, &p.stdout}
+	cmd.Stderr = lockedWriter{&p.mu, &p.stderr}
+	if err := cmd.Start(); err != nil {
+		e.T.Fatal(err)
+	}
+	go func() {
+		err := cmd.Wait()
+		var ee *exec.ExitError
+		switch {
+		case err == nil:
+			p.rc = 0
+		case errors.As(err, &ee):
+			p.rc = ee.ExitCode()
+		default:
+			p.rc = -1
+		}
+		close(p.done)
+	}()
+	e.T.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-p.done:
+			case <-time.After(ExitTimeout):
+				_ = cmd.Process.Kill()
+				<-p.done
+			}
+		}
+		if e.T.Failed() {
+			e.T.Logf("%s %v stdout:\n%s\nstderr:\n%s", filepath.Base(e.Dir), argv, p.Out(), p.ErrOut())
+		}
+	})
+	return p
+}
+
+// Out is what the process wrote on stdout so far.
+func (p *Process) Out() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stdout.String()
+}
+
+// ErrOut is what the process wrote on stderr so far.
+func (p *Process) ErrOut() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stderr.String()
+}
+
+// Wait returns the exit code, failing the test when the process runs past the deadline.
+func (p *Process) Wait(t *testing.T, timeout time.Duration) int {
+	t.Helper()
+	select {
+	case <-p.done:
+		return p.rc
+	case <-time.After(timeout):
+		t.Fatalf("%s still running after %s", p.Cmd.Path, timeout)
+		return -1
+	}
+}
+
+// Running reports whether the process has not exited yet.
+func (p *Process) Running() bool {
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// WaitFor polls the process's stdout and stderr for text until the deadline.
+func (p *Process) WaitFor(t *testing.T, text string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	for !strings.Contains(p.Out()+p.ErrOut(), text) {
+		if !p.Running() {
+			t.Fatalf("%s exited (rc %d) before printing %q", p.Cmd.Path, p.rc, text)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q after %s", text, timeout)
+		}
+		<-tick.C
+	}
+}
+
+// FreePort returns a TCP port nothing listens on at the moment.
+func FreePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = l.Close() }()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// CheckSynced checks a finished sync: the source exited with rc 0, the destination d exits 0,
+// neither wrote on stderr, and both results are successful with a duration. It returns the
+// results.
+func CheckSynced(t *testing.T, src, dst *Env, s, d *Process, rc int) (source, destination result.Result) {
+	t.Helper()
+	if rc != 0 {
+		t.Fatalf("source exit %d: %s", rc, s.ErrOut())
+	}
+	if rc := d.Wait(t, ExitTimeout); rc != 0 {
+		t.Fatalf("destination exit %d: %s", rc, d.ErrOut())
+	}
+	if s.ErrOut() != "" || d.ErrOut() != "" {
+		t.Fatalf("stderr must stay empty on success: source %q destination %q", s.ErrOut(), d.ErrOut())
+	}
+	source, destination = src.Result(), dst.Result()
+	if !source.Succeeded() || !destination.Succeeded() || source.Error != "" {
+		t.Fatalf("results: source %+v destination %+v", source, destination)
+	}
+	if source.DurationSeconds <= 0 || destination.DurationSeconds <= 0 {
+		t.Fatalf("durations: %+v %+v", source, destination)
+	}
+	return source, destination
+}
+
+// CheckFailed checks a failed mover: exit code, a one-line reason on stderr, the same reason in
+// the result, and that the reason contains every wantReason.
+func CheckFailed(t *testing.T, e *Env, p *Process, rc, wantRC int, wantReason ...string) {
+	t.Helper()
+	if rc != wantRC {
+		t.Fatalf("exit code %d, want %d; stderr %q", rc, wantRC, p.ErrOut())
+	}
+	stderr := p.ErrOut()
+	if strings.Count(stderr, "\n") != 1 || !strings.HasSuffix(stderr, "\n") {
+		t.Fatalf("stderr must be exactly one line: %q", stderr)
+	}
+	r := e.Result()
+	if r.Outcome != result.OutcomeFailed || r.Error != strings.TrimSuffix(stderr, "\n") {
+		t.Fatalf("result %+v does not carry the reason %q", r, stderr)
+	}
+	for _, want := range wantReason {
+		if !strings.Contains(stderr, want) {
+			t.Fatalf("reason %q does not contain %q", stderr, want)
+		}
+	}
+}
+
+func must(err error) {
+	if err != nil {
+		panic(err)
+	}
+}

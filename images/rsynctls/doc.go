@@ -1,2 +1,0 @@
-// Package rsynctls is the rsync-over-TLS-PSK mover: an rsync daemon behind stunnel (server) and an rsync push through stunnel (client).
-package rsynctls
