@@ -30,14 +30,15 @@ tools: $(CONTROLLER_GEN) ## Build the code generators (from the Go module proxy)
 generate: $(CONTROLLER_GEN) ## Generate deepcopy code
 	cd api && $(CONTROLLER_GEN) object:headerFile=$(ROOT)/hack/boilerplate.go.txt paths=./...
 
-# Controllers whose ClusterRole is generated from RBAC markers: <cmd dir>:<component>:<role name>
-RBAC_CONTROLLERS := rsynctls-controller:rsync-tls:volsync-rsync-tls
+# Controllers whose ClusterRole is generated from RBAC markers: <cmd dir>:<component>:<role name>.
+# Each gets the shared controller's markers (pkg/common/app/rbac.go) and those of its own code.
+RBAC_CONTROLLERS := rsynctls-controller:rsync-tls:volsync-rsync-tls rsync-controller:rsync:volsync-rsync
 
 .PHONY: manifests
 manifests: $(CONTROLLER_GEN) ## Generate the CRDs and each controller's ClusterRole
 	cd api && $(CONTROLLER_GEN) crd:maxDescLen=400 paths=./... output:crd:artifacts:config=$(ROOT)/$(CRD_DIR)/bases
 	@for c in $(RBAC_CONTROLLERS); do IFS=: read -r dir comp role <<<"$$c"; \
-	  (cd cmd/$$dir && $(CONTROLLER_GEN) rbac:roleName=$$role paths=./... output:rbac:artifacts:config=$(ROOT)/deploy/kustomize/components/$$comp/rbac) || exit 1; done
+	  (cd cmd/$$dir && $(CONTROLLER_GEN) rbac:roleName=$$role paths=./... paths=../../pkg/common/app output:rbac:artifacts:config=$(ROOT)/deploy/kustomize/components/$$comp/rbac) || exit 1; done
 
 .PHONY: verify-gen
 verify-gen: generate manifests ## Fail when generated files are stale

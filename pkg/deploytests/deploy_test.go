@@ -79,16 +79,20 @@ func TestOverlaysApply(t *testing.T) {
 	}
 }
 
+// controllers are the mover controllers: overlay, Deployment (and ClusterRole) name, image name.
+var controllers = []struct{ overlay, name, image string }{
+	{"rsync-tls", "volsync-rsync-tls", "rsync-tls"},
+	{"rsync", "volsync-rsync", "rsync"},
+}
+
 func TestLocalOverlayUsesLocalImages(t *testing.T) {
-	for _, o := range build(t, filepath.Join(root, "overlays", "local")) {
-		if o.GetKind() != "Deployment" {
-			continue
-		}
-		spec := o.Object["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)
-		c := spec["containers"].([]any)[0].(map[string]any)
-		env := c["env"].([]any)[0].(map[string]any)
-		if c["image"] != "localhost/rsync-tls-controller:dev" || env["value"] != "localhost/rsync-tls:dev" {
-			t.Fatalf("local overlay images: %v %v", c["image"], env)
+	objs := build(t, filepath.Join(root, "overlays", "local"))
+	for _, c := range controllers {
+		spec := find(t, objs, "Deployment", c.name).Object["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)
+		ctr := spec["containers"].([]any)[0].(map[string]any)
+		env := ctr["env"].([]any)[0].(map[string]any)
+		if ctr["image"] != "localhost/"+c.image+"-controller:dev" || env["value"] != "localhost/"+c.image+":dev" {
+			t.Errorf("local overlay images of %s: %v %v", c.name, ctr["image"], env)
 		}
 	}
 }

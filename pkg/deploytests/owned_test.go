@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
 	ownedkinds "github.com/volsync-go/volsync/pkg/common/kinds"
@@ -20,8 +21,14 @@ func TestClusterRoleCoversOwnedKinds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	objs := build(t, filepath.Join(root, "overlays", "rsync-tls"))
-	rules := slice(find(t, objs, "ClusterRole", "volsync-rsync-tls").Object["rules"])
+	for _, c := range controllers {
+		objs := build(t, filepath.Join(root, "overlays", c.overlay))
+		checkGrantsOwnedKinds(t, c.name, slice(find(t, objs, "ClusterRole", c.name).Object["rules"]), scheme)
+	}
+}
+
+func checkGrantsOwnedKinds(t *testing.T, role string, rules []any, scheme *runtime.Scheme) {
+	t.Helper()
 	granted := func(group, resource, verb string) bool {
 		for _, r := range rules {
 			m := r.(map[string]any)
@@ -40,7 +47,7 @@ func TestClusterRoleCoversOwnedKinds(t *testing.T) {
 		resource := strings.ToLower(gvk.Kind) + "s"
 		for _, verb := range []string{"get", "list", "watch", "create", "patch"} {
 			if !granted(gvk.Group, resource, verb) {
-				t.Errorf("ClusterRole volsync-rsync-tls does not grant %s on %s (group %q)", verb, resource, gvk.Group)
+				t.Errorf("ClusterRole %s does not grant %s on %s (group %q)", role, verb, resource, gvk.Group)
 			}
 		}
 	}

@@ -37,18 +37,18 @@ func field(obj map[string]any, keys ...string) any {
 
 func slice(v any) []any { s, _ := v.([]any); return s }
 
-func controllerArgs(t *testing.T, objs []*unstructured.Unstructured) []string {
+func controllerArgs(t *testing.T, objs []*unstructured.Unstructured, name string) []string {
 	t.Helper()
 	var args []string
-	for _, a := range slice(containerOf(t, objs)["args"]) {
+	for _, a := range slice(containerOf(t, objs, name)["args"]) {
 		args = append(args, fmt.Sprint(a))
 	}
 	return args
 }
 
-func containerOf(t *testing.T, objs []*unstructured.Unstructured) map[string]any {
+func containerOf(t *testing.T, objs []*unstructured.Unstructured, name string) map[string]any {
 	t.Helper()
-	cs := slice(field(find(t, objs, "Deployment", "volsync-rsync-tls").Object, "spec", "template", "spec", "containers"))
+	cs := slice(field(find(t, objs, "Deployment", name).Object, "spec", "template", "spec", "containers"))
 	if len(cs) == 0 {
 		t.Fatal("the controller Deployment has no container")
 	}
@@ -56,9 +56,9 @@ func containerOf(t *testing.T, objs []*unstructured.Unstructured) map[string]any
 }
 
 // servicePort returns the metrics Service's only port as "name:port".
-func servicePort(t *testing.T, objs []*unstructured.Unstructured) string {
+func servicePort(t *testing.T, objs []*unstructured.Unstructured, name string) string {
 	t.Helper()
-	ports := slice(field(find(t, objs, "Service", "volsync-rsync-tls-metrics").Object, "spec", "ports"))
+	ports := slice(field(find(t, objs, "Service", name+"-metrics").Object, "spec", "ports"))
 	if len(ports) != 1 {
 		t.Fatalf("metrics Service ports: %v", ports)
 	}
@@ -70,56 +70,61 @@ func servicePort(t *testing.T, objs []*unstructured.Unstructured) string {
 // authentication (the binary's default --metrics-secure=true), scrapers get a reader role, and
 // the ServiceMonitor scrapes HTTPS with a token. Only the local overlay opts out.
 func TestMetricsServedOverHTTPS(t *testing.T) {
-	for _, overlay := range []string{"rsync-tls", "all", "rsync-tls-monitoring"} {
-		objs := build(t, filepath.Join(root, "overlays", overlay))
-		args := controllerArgs(t, objs)
-		if !slices.Contains(args, "--metrics-bind-address=:8443") || slices.Contains(args, "--metrics-secure=false") {
-			t.Errorf("%s: controller args %v, want HTTPS metrics on :8443", overlay, args)
+	for _, c := range controllers {
+		for _, overlay := range []string{c.overlay, "all", c.overlay + "-monitoring"} {
+			objs := build(t, filepath.Join(root, "overlays", overlay))
+			args := controllerArgs(t, objs, c.name)
+			if !slices.Contains(args, "--metrics-bind-address=:8443") || slices.Contains(args, "--metrics-secure=false") {
+				t.Errorf("%s: %s args %v, want HTTPS metrics on :8443", overlay, c.name, args)
+			}
+			if p := servicePort(t, objs, c.name); p != "https:8443" {
+				t.Errorf("%s: %s metrics Service port %v, want https 8443", overlay, c.name, p)
+			}
+			rules := slice(find(t, objs, "ClusterRole", "volsync-metrics-reader").Object["rules"])
+			if len(rules) != 1 || fmt.Sprint(field(rules[0].(map[string]any), "nonResourceURLs")) != "[/metrics]" {
+				t.Errorf("%s: volsync-metrics-reader rules %v", overlay, rules)
+			}
 		}
-		if p := servicePort(t, objs); p != "https:8443" {
-			t.Errorf("%s: metrics Service port %v, want https 8443", overlay, p)
+		objs := build(t, filepath.Join(root, "overlays", c.overlay+"-monitoring"))
+		eps := slice(field(find(t, objs, "ServiceMonitor", c.name).Object, "spec", "endpoints"))
+		if ep := eps[0].(map[string]any); ep["scheme"] != "https" || ep["port"] != "https" || ep["bearerTokenFile"] == nil {
+			t.Errorf("%s ServiceMonitor endpoint %v, want https with a bearer token", c.name, ep)
 		}
-		rules := slice(find(t, objs, "ClusterRole", "volsync-metrics-reader").Object["rules"])
-		if len(rules) != 1 || fmt.Sprint(field(rules[0].(map[string]any), "nonResourceURLs")) != "[/metrics]" {
-			t.Errorf("%s: volsync-metrics-reader rules %v", overlay, rules)
-		}
-	}
-	objs := build(t, filepath.Join(root, "overlays", "rsync-tls-monitoring"))
-	eps := slice(field(find(t, objs, "ServiceMonitor", "volsync-rsync-tls").Object, "spec", "endpoints"))
-	if ep := eps[0].(map[string]any); ep["scheme"] != "https" || ep["port"] != "https" || ep["bearerTokenFile"] == nil {
-		t.Errorf("ServiceMonitor endpoint %v, want https with a bearer token", ep)
-	}
+		find(t, objs, "PrometheusRule", "volsync-alerts")
 
-	local := build(t, filepath.Join(root, "overlays", "local"))
-	if args := controllerArgs(t, local); !slices.Contains(args, "--metrics-secure=false") {
-		t.Errorf("local overlay args %v, want plain HTTP metrics", args)
-	}
-	if p := servicePort(t, local); p != "http:8080" {
-		t.Errorf("local metrics Service port %v, want 8080", p)
+		local := build(t, filepath.Join(root, "overlays", "local"))
+		if args := controllerArgs(t, local, c.name); !slices.Contains(args, "--metrics-secure=false") {
+			t.Errorf("local overlay %s args %v, want plain HTTP metrics", c.name, args)
+		}
+		if p := servicePort(t, local, c.name); p != "http:8080" {
+			t.Errorf("local %s metrics Service port %v, want 8080", c.name, p)
+		}
 	}
 }
 
 // TestLeaderElectionIsNamespaced: leases and the leader-election events are granted in
 // volsync-system only, and the controller learns its namespace from the downward API.
 func TestLeaderElectionIsNamespaced(t *testing.T) {
-	objs := build(t, filepath.Join(root, "overlays", "rsync-tls"))
-	for _, r := range slice(find(t, objs, "ClusterRole", "volsync-rsync-tls").Object["rules"]) {
-		if slices.Contains(slice(field(r.(map[string]any), "apiGroups")), any("coordination.k8s.io")) {
-			t.Errorf("ClusterRole grants leases cluster-wide: %v", r)
+	for _, c := range controllers {
+		objs := build(t, filepath.Join(root, "overlays", c.overlay))
+		for _, r := range slice(find(t, objs, "ClusterRole", c.name).Object["rules"]) {
+			if slices.Contains(slice(field(r.(map[string]any), "apiGroups")), any("coordination.k8s.io")) {
+				t.Errorf("ClusterRole %s grants leases cluster-wide: %v", c.name, r)
+			}
 		}
-	}
-	role := find(t, objs, "Role", "volsync-rsync-tls")
-	binding := find(t, objs, "RoleBinding", "volsync-rsync-tls")
-	if role.GetNamespace() != "volsync-system" || binding.GetNamespace() != "volsync-system" {
-		t.Errorf("leader-election Role/RoleBinding in %q/%q, want volsync-system", role.GetNamespace(), binding.GetNamespace())
-	}
-	env := slice(containerOf(t, objs)["env"])
-	found := false
-	for _, e := range env {
-		m := e.(map[string]any)
-		found = found || (m["name"] == "VOLSYNC_NAMESPACE" && field(m, "valueFrom", "fieldRef", "fieldPath") == "metadata.namespace")
-	}
-	if !found {
-		t.Errorf("controller env %v lacks VOLSYNC_NAMESPACE from metadata.namespace", env)
+		role := find(t, objs, "Role", c.name)
+		binding := find(t, objs, "RoleBinding", c.name)
+		if role.GetNamespace() != "volsync-system" || binding.GetNamespace() != "volsync-system" {
+			t.Errorf("%s leader-election Role/RoleBinding in %q/%q, want volsync-system", c.name, role.GetNamespace(), binding.GetNamespace())
+		}
+		env := slice(containerOf(t, objs, c.name)["env"])
+		found := false
+		for _, e := range env {
+			m := e.(map[string]any)
+			found = found || (m["name"] == "VOLSYNC_NAMESPACE" && field(m, "valueFrom", "fieldRef", "fieldPath") == "metadata.namespace")
+		}
+		if !found {
+			t.Errorf("%s env %v lacks VOLSYNC_NAMESPACE from metadata.namespace", c.name, env)
+		}
 	}
 }

@@ -83,13 +83,27 @@ func (h Handler) DestinationVolume(ctx context.Context, opts v1alpha1.Replicatio
 	}
 
 	// Follow cleanupTempPVC both ways.
+	if w, err := h.followCleanup(ctx, pvc, opts.CleanupTempPVC); err != nil || w != nil {
+		return nil, w, err
+	}
+
+	if w, err := h.expand(ctx, pvc, opts); err != nil || w != nil {
+		return nil, w, err
+	}
+	w, err := h.pvcWait(ctx, pvc, newPVCHint)
+	return pvc, w, err
+}
+
+// followCleanup labels obj as a temporary of Owner (deleted after each synchronization) or
+// not, as the user's cleanup field now says.
+func (h Handler) followCleanup(ctx context.Context, obj client.Object, cleanup bool) (*Wait, error) {
 	uid := h.ownerUID()
-	conflict, err := h.patchObj(ctx, pvc, false, func(o client.Object) bool {
+	conflict, err := h.patchObj(ctx, obj, false, func(o client.Object) bool {
 		labels := o.GetLabels()
-		if opts.CleanupTempPVC == (labels[v1alpha1.CleanupLabel] == uid) {
+		if cleanup == (labels[v1alpha1.CleanupLabel] == uid) {
 			return false
 		}
-		if opts.CleanupTempPVC {
+		if cleanup {
 			if labels == nil {
 				labels = map[string]string{}
 			}
@@ -101,17 +115,12 @@ func (h Handler) DestinationVolume(ctx context.Context, opts v1alpha1.Replicatio
 		return true
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if conflict {
-		return nil, conflictWait(events.KindName(kindPVC, provisionedName)), nil
+		return conflictWait(events.KindName(kindPVC, obj.GetName())), nil
 	}
-
-	if w, err := h.expand(ctx, pvc, opts); err != nil || w != nil {
-		return nil, w, err
-	}
-	w, err := h.pvcWait(ctx, pvc, newPVCHint)
-	return pvc, w, err
+	return nil, nil
 }
 
 // checkDestinationCopyMethod says why a destination cannot make its image with m. The CRD

@@ -17,13 +17,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
+	contract "github.com/volsync-go/volsync/images/contract/mover"
 )
 
 // Fixed paths and names of the controller <-> mover contract.
 const (
-	DataMountPath   = "/data"
-	BlockDevicePath = "/dev/block"
-	TmpMountPath    = "/tmp"
+	DataMountPath   = contract.DataDir
+	BlockDevicePath = contract.BlockDevice
+	TmpMountPath    = contract.TmpDir
 	dataVolume      = "data"
 	tmpVolume       = "tempdir"
 	moverVolPrefix  = "u-"
@@ -47,9 +48,9 @@ const (
 	// JobFailureReportedAnnotation marks a failed Job whose failure was reported.
 	JobFailureReportedAnnotation = "volsync.backube/failure-reported"
 	// EnvPrivileged tells the mover it may keep ownership (runs as root).
-	EnvPrivileged = "PRIVILEGED_MOVER"
+	EnvPrivileged = contract.EnvPrivileged
 	// EnvDebug puts the mover in debug mode.
-	EnvDebug = "DEBUG_MOVER"
+	EnvDebug = contract.EnvDebug
 )
 
 // Data is the volume a mover reads or writes.
@@ -102,6 +103,9 @@ type Spec struct {
 	Tolerations  []corev1.Toleration
 	BackoffLimit *int32
 	Debug        bool
+	// Decisions are the per-synchronization decisions the pod was built from (Runner.Decisions);
+	// they are stored on the Job so a later reconcile reuses them instead of deciding again.
+	Decisions map[string]string
 
 	// placeWith is the first PVC moverVolume (CheckMoverVolumes): a mover nothing else places
 	// runs next to its users.
@@ -110,6 +114,32 @@ type Spec struct {
 
 // Build returns the Job for a Spec: a pure function, table-tested without a client.
 func Build(s Spec) *batchv1.Job {
+	pod := PodTemplate(s)
+	pod.Spec.RestartPolicy = corev1.RestartPolicyNever
+	backoff := DefaultBackoffLimit
+	if s.BackoffLimit != nil {
+		backoff = *s.BackoffLimit
+	}
+	job := &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: s.Name, Namespace: s.Owner.GetNamespace(), Labels: maps.Clone(pod.Labels),
+			Annotations: map[string]string{SpecHashAnnotation: hashTemplate(&pod)},
+		},
+		Spec: batchv1.JobSpec{
+			BackoffLimit: ptr.To(backoff),
+			Parallelism:  ptr.To(parallelism(s.Paused)),
+			Template:     pod,
+		},
+	}
+	job.Labels[v1alpha1.CleanupLabel] = string(s.Owner.GetUID())
+	setDecisions(job, s.Decisions)
+	return job
+}
+
+// PodTemplate returns the mover pod of a Spec, without a restart policy: a Job's pod never
+// restarts (Build), a long-running mover's Deployment always does. Everything else (security
+// contexts, volumes, the user's pod options, the contract's environment) is the same for both.
+func PodTemplate(s Spec) corev1.PodTemplateSpec {
 	labels := map[string]string{v1alpha1.CreatedByLabel: v1alpha1.CreatedByValue}
 	podLabels := maps.Clone(labels)
 	maps.Copy(podLabels, s.Labels)
@@ -203,7 +233,6 @@ func Build(s Spec) *batchv1.Job {
 		ObjectMeta: metav1.ObjectMeta{Labels: podLabels},
 		Spec: corev1.PodSpec{
 			Containers:                    []corev1.Container{container},
-			RestartPolicy:                 corev1.RestartPolicyNever,
 			ServiceAccountName:            s.ServiceAccount,
 			AutomountServiceAccountToken:  ptr.To(false),
 			SecurityContext:               podSC,
@@ -216,24 +245,7 @@ func Build(s Spec) *batchv1.Job {
 	if s.Config != nil && s.Config.MoverAffinity != nil {
 		pod.Spec.Affinity = s.Config.MoverAffinity.DeepCopy()
 	}
-
-	backoff := DefaultBackoffLimit
-	if s.BackoffLimit != nil {
-		backoff = *s.BackoffLimit
-	}
-	job := &batchv1.Job{
-		ObjectMeta: metav1.ObjectMeta{
-			Name: s.Name, Namespace: s.Owner.GetNamespace(), Labels: maps.Clone(podLabels),
-			Annotations: map[string]string{SpecHashAnnotation: hashTemplate(&pod)},
-		},
-		Spec: batchv1.JobSpec{
-			BackoffLimit: ptr.To(backoff),
-			Parallelism:  ptr.To(parallelism(s.Paused)),
-			Template:     pod,
-		},
-	}
-	job.Labels[v1alpha1.CleanupLabel] = string(s.Owner.GetUID())
-	return job
+	return pod
 }
 
 // CheckVolumeMode refuses a Block data volume when the mover cannot read a device, so the user

@@ -189,6 +189,10 @@ func TestParseResult(t *testing.T) {
 	if r, raw := ParseResult(""); r != nil || raw != "" {
 		t.Error("empty message")
 	}
+	detailed, _ := ParseResult(`{"outcome":"Successful","bytesSent":1,"filesTransferred":1,"details":{"snapshotID":"5f1c","added":"2"}}`)
+	if st := MoverStatus(true, detailed, ""); st.Logs != "1 files transferred, 1 B sent in 0s; added: 2; snapshotID: 5f1c" {
+		t.Errorf("mover-specific details not shown: %q", st.Logs)
+	}
 }
 
 // TestBuildWritableDataChangesGroupOnce: the default fsGroup of a destination comes with
@@ -327,5 +331,29 @@ func TestBuildProxyEnv(t *testing.T) {
 	}
 	if _, ok := env(Build(baseSpec()).Spec.Template.Spec.Containers[0], "HTTPS_PROXY"); ok {
 		t.Error("a mover without Spec.Proxy got the proxy environment")
+	}
+}
+
+// TestPodTemplateIsTheJobsPod: the pod template is built on its own (a Deployment-based mover
+// reuses it) and is exactly the Job's pod but for the restart policy.
+func TestPodTemplateIsTheJobsPod(t *testing.T) {
+	owner := &v1alpha1.ReplicationSource{ObjectMeta: metav1.ObjectMeta{Name: "o", Namespace: "ns", UID: "u"}}
+	s := Spec{Name: "volsync-x-src-o", Owner: owner, Container: "x", Image: "img", Args: []string{"run"},
+		Labels: map[string]string{"app.kubernetes.io/name": "src-o"},
+		Config: &v1alpha1.MoverConfig{MoverPodLabels: map[string]string{"team": "a"}}}
+	pod := PodTemplate(s)
+	if pod.Spec.RestartPolicy != "" {
+		t.Fatalf("the template must leave the restart policy to its user, got %q", pod.Spec.RestartPolicy)
+	}
+	job := Build(s)
+	if job.Spec.Template.Spec.RestartPolicy != corev1.RestartPolicyNever {
+		t.Fatalf("a Job's pod never restarts, got %q", job.Spec.Template.Spec.RestartPolicy)
+	}
+	pod.Spec.RestartPolicy = corev1.RestartPolicyNever
+	if !equality.Semantic.DeepEqual(pod, job.Spec.Template) {
+		t.Fatalf("the Job's pod differs from the template:\n%+v\n%+v", pod, job.Spec.Template)
+	}
+	if pod.Labels["team"] != "a" || pod.Spec.SecurityContext == nil || len(pod.Spec.Containers) != 1 {
+		t.Fatalf("template incomplete: %+v", pod)
 	}
 }

@@ -2,6 +2,8 @@ package jobs
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,6 +45,9 @@ func MoverStatus(succeeded bool, r *Result, raw string) *v1alpha1.MoverStatus {
 	case r != nil:
 		st.Logs = fmt.Sprintf("%d files transferred, %s sent in %s", r.FilesTransferred, bytesString(r.BytesSent),
 			(time.Duration(r.DurationSeconds * float64(time.Second))).Round(time.Millisecond))
+		for _, k := range slices.Sorted(maps.Keys(r.Details)) {
+			st.Logs += fmt.Sprintf("; %s: %s", k, r.Details[k])
+		}
 	default:
 		st.Logs = raw
 	}

@@ -23,6 +23,8 @@ type Set struct {
 	missed    *prometheus.CounterVec
 	duration  *prometheus.SummaryVec
 	outOfSync *prometheus.GaugeVec
+	bytes     *prometheus.CounterVec
+	files     *prometheus.CounterVec
 }
 
 var labels = []string{LabelName, LabelNamespace, LabelRole, LabelMethod}
@@ -44,8 +46,16 @@ func New(reg prometheus.Registerer) *Set {
 			Name: "volsync_volume_out_of_sync",
 			Help: "Set to 1 if the volume is not properly synchronized",
 		}, labels),
+		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "volsync_mover_bytes_transferred_total",
+			Help: "Bytes the mover sent in completed synchronizations (as the mover reports them)",
+		}, labels),
+		files: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "volsync_mover_files_transferred_total",
+			Help: "Files whose data the mover sent in completed synchronizations",
+		}, labels),
 	}
-	reg.MustRegister(s.missed, s.duration, s.outOfSync)
+	reg.MustRegister(s.missed, s.duration, s.outOfSync, s.bytes, s.files)
 	return s
 }
 
@@ -77,6 +87,12 @@ func (s *Set) ObserveDuration(o Object, d time.Duration) {
 	s.duration.With(o.labels()).Observe(d.Seconds())
 }
 
+// AddTransfer counts what a completed synchronization moved.
+func (s *Set) AddTransfer(o Object, bytes, files int64) {
+	s.bytes.With(o.labels()).Add(float64(max(bytes, 0)))
+	s.files.With(o.labels()).Add(float64(max(files, 0)))
+}
+
 // SetOutOfSync sets the out-of-sync gauge.
 func (s *Set) SetOutOfSync(o Object, outOfSync bool) {
 	v := 0.0
@@ -93,4 +109,6 @@ func (s *Set) Forget(o Object) {
 	s.missed.Delete(l)
 	s.duration.Delete(l)
 	s.outOfSync.Delete(l)
+	s.bytes.Delete(l)
+	s.files.Delete(l)
 }

@@ -23,6 +23,22 @@ type Result struct {
 	// RetryAfter asks to be called again after this long even without a watch event
 	// (0: a change of an owned object will call again).
 	RetryAfter time.Duration
+	// MoverStatus is the outcome of the latest mover run, when one ended. The state machine
+	// publishes it as status.latestMoverStatus, also when the step returns an error.
+	MoverStatus *v1alpha1.MoverStatus
+	// Transfer is what a completed run moved; the state machine adds it to the metrics.
+	Transfer *Transfer
+	// InSync is set by a steady mover, one that never completes (a Deployment that keeps the
+	// data in sync): whether the data is in sync right now, as the mover itself reports it.
+	// The state machine records lastSyncTime when it becomes true and drives
+	// volsync_volume_out_of_sync from it. nil for movers that complete.
+	InSync *bool
+}
+
+// Transfer counts what a mover moved.
+type Transfer struct {
+	Bytes int64
+	Files int64
 }
 
 // Done is a completed Result.
@@ -53,6 +69,26 @@ func Retry(err error, after time.Duration) error {
 		return nil
 	}
 	return &RetryError{Err: err, After: after}
+}
+
+// ActionError is a failure that retrying cannot fix: the user must change something (a Secret,
+// a spec field). The state machine says so in the condition and the event, with Action, and
+// retries only rarely (or when the object changes), unlike a transient failure.
+type ActionError struct {
+	Err error
+	// Action tells the user what to do, e.g. "set spec.rsync.address".
+	Action string
+}
+
+func (e *ActionError) Error() string { return e.Err.Error() }
+func (e *ActionError) Unwrap() error { return e.Err }
+
+// ActionRequired marks err as one the user must act on; a nil err stays nil.
+func ActionRequired(err error, action string) error {
+	if err == nil {
+		return nil
+	}
+	return &ActionError{Err: err, Action: action}
 }
 
 // Mover synchronizes one ReplicationSource or ReplicationDestination.

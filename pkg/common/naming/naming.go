@@ -11,8 +11,18 @@ const MaxLength = 63
 // Short returns prefix+name, or prefix followed by the 8-hex-digit CRC-32 of name when that is
 // longer than MaxLength (the reference implementation's scheme, so existing objects keep
 // their names).
-func Short(prefix, name string) string {
-	if len(prefix)+len(name) <= MaxLength {
+func Short(prefix, name string) string { return shorten(prefix, name, MaxLength) }
+
+// MaxObjectName is the longest name of an object that is not a label value (a DNS subdomain:
+// Secrets, PVCs, VolumeSnapshots).
+const MaxObjectName = 253
+
+// Secret returns prefix+name, or prefix followed by the CRC-32 of name when that is longer
+// than an object name may be.
+func Secret(prefix, name string) string { return shorten(prefix, name, MaxObjectName) }
+
+func shorten(prefix, name string, limit int) string {
+	if len(prefix)+len(name) <= limit {
 		return prefix + name
 	}
 	return fmt.Sprintf("%s%08x", prefix, crc32.ChecksumIEEE([]byte(name)))

@@ -47,3 +47,15 @@ func TestNames(t *testing.T) {
 		t.Errorf("AppName = %q", got)
 	}
 }
+
+func TestSecretKeepsNamesUpTo253(t *testing.T) {
+	name := strings.Repeat("b", 200)
+	if got := Secret("volsync-rsync-dst-main-", name); got != "volsync-rsync-dst-main-"+name {
+		t.Fatalf("a 223-character name was shortened: %s", got)
+	}
+	long := strings.Repeat("c", 240)
+	got := Secret("volsync-rsync-dst-main-", long)
+	if len(got) != len("volsync-rsync-dst-main-")+8 || got == Secret("volsync-rsync-dst-main-", long+"d") {
+		t.Fatalf("a 263-character name: got %s", got)
+	}
+}

@@ -37,6 +37,12 @@ const (
 	RaceRetryInterval = 2 * time.Second
 	// raceJitter spreads the retries of objects that lost the same race.
 	raceJitter = time.Second
+	// ActionRetryInterval is how soon a failure the user must fix (mover.ActionError) is
+	// looked at again when nothing changes; a change of the object retries at once.
+	ActionRetryInterval = 30 * time.Minute
+	// MessageInSync and MessageOutOfSync are the condition messages of a steady mover.
+	MessageInSync    = "Synchronizing: the data is in sync"
+	MessageOutOfSync = "Synchronizing: waiting for the data to be in sync"
 	// MessagePaused is the condition message of a paused object.
 	MessagePaused = "Paused (spec.paused is true)"
 )
@@ -66,6 +72,8 @@ type Machine struct {
 	// effects are what must happen only once the status is stored (metrics, events of a
 	// completion): a reconcile whose status write is lost repeats its step, not its effects.
 	effects *[]func()
+	// steadyInSync is what a steady mover reported in this run (nil: none).
+	steadyInSync *bool
 }
 
 // NewMachine returns a Machine.
@@ -130,8 +138,12 @@ func (m *Machine) Run(ctx context.Context, obj Object, mv mover.Mover) (ctrl.Res
 	now := m.Clock.Now()
 	// The gauge follows the status this reconcile stores, so it is set with the other effects:
 	// a reconcile that read a stale object loses its status write and cannot reset it.
+	m.steadyInSync = nil
 	defer func() {
 		out := outOfSync(obj.Trigger(), timePtr(st.LastSyncTime), now, m.Location)
+		if m.steadyInSync != nil {
+			out = !*m.steadyInSync
+		}
 		m.defer_(func() { m.Metrics.SetOutOfSync(m.Series, out) })
 	}()
 
@@ -178,8 +190,14 @@ func (m *Machine) startSync(ctx context.Context, obj Object, now time.Time) {
 
 func (m *Machine) synchronize(ctx context.Context, obj Object, mv mover.Mover, now time.Time) (ctrl.Result, error) {
 	r, err := mv.Synchronize(ctx)
+	if r.MoverStatus != nil && !equalMoverStatus(obj.Status().LatestMoverStatus, r.MoverStatus) {
+		obj.Status().LatestMoverStatus = r.MoverStatus
+	}
 	if err != nil {
 		return ctrl.Result{}, err
+	}
+	if r.InSync != nil {
+		return m.steady(obj, r, now), nil
 	}
 	if !r.Completed {
 		msg := conditions.MessageSyncing
@@ -220,6 +238,9 @@ func (m *Machine) complete(ctx context.Context, obj Object, r mover.Result, now 
 		if missed {
 			m.Metrics.MissedInterval(m.Series)
 		}
+		if r.Transfer != nil {
+			m.Metrics.AddTransfer(m.Series, r.Transfer.Bytes, r.Transfer.Files)
+		}
 		m.Metrics.ObserveDuration(m.Series, duration)
 		m.Events.Normal(nil, events.ReasonSyncCompleted, events.ActionComplete, "Synchronization completed in %s", duration.Round(time.Second))
 	})
@@ -257,6 +278,28 @@ func (m *Machine) cleanup(ctx context.Context, obj Object, mv mover.Mover, now t
 	// The start is already spread within its documented bound (trigger.SpreadFor) and shown
 	// in nextSyncTime: no further jitter.
 	return ctrl.Result{RequeueAfter: d.RequeueAfter}, nil
+}
+
+// steady records what a never-completing mover reports: lastSyncTime when the data becomes
+// in sync (so a steady object at rest writes nothing), and the condition.
+func (m *Machine) steady(obj Object, r mover.Result, now time.Time) ctrl.Result {
+	inSync := *r.InSync
+	m.steadyInSync = &inSync
+	st := obj.Status()
+	msg := MessageOutOfSync
+	if inSync {
+		msg = MessageInSync
+		if prev := conditions.Get(st.Conditions); prev == nil || prev.Message != MessageInSync || st.LastSyncTime == nil {
+			t := metav1.NewTime(now)
+			st.LastSyncTime = &t
+		}
+	}
+	m.setCondition(obj, v1alpha1.SynchronizingReasonSync, msg, now)
+	return m.requeue(obj, r.RetryAfter)
+}
+
+func equalMoverStatus(a, b *v1alpha1.MoverStatus) bool {
+	return a != nil && b != nil && a.Result == b.Result && a.Logs == b.Logs
 }
 
 // nextSyncTime keeps status.nextSyncTime current (schedule triggers only).
@@ -308,8 +351,14 @@ func (m *Machine) fail(ctx context.Context, obj Object, err error, now time.Time
 	}
 	msg := err.Error()
 	var retry *mover.RetryError
+	var action *mover.ActionError
 	after := ErrorRetryInterval
-	if errors.As(err, &retry) && retry.After > 0 {
+	switch {
+	case errors.As(err, &action):
+		// Retrying cannot help: say what to do, and look again only rarely.
+		msg = msg + "; to fix: " + action.Action
+		after = ActionRetryInterval
+	case errors.As(err, &retry) && retry.After > 0:
 		after = retry.After
 	}
 	prev := conditions.Get(obj.Status().Conditions)

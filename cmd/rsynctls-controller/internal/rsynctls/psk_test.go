@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/volsync-go/volsync/images/contract/psk"
+	"github.com/volsync-go/volsync/pkg/testutil/lifecycle"
 )
 
 // FuzzPSKControllerAgreesWithMover: the controller accepts a key Secret exactly when the mover
@@ -36,7 +37,7 @@ func FuzzPSKControllerAgreesWithMover(f *testing.F) {
 
 func TestGeneratedPSKIsAccepted(t *testing.T) {
 	key, err := newPSK()
-	must(t, err)
+	lifecycle.Must(t, err)
 	if err := checkPSK([]byte(key)); err != nil {
 		t.Fatalf("a generated key is refused: %v", err)
 	}
