@@ -23,11 +23,12 @@ type ReplicationSourceRsyncSpec struct {
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=65535
 	Port *int32 `json:"port,omitempty"`
-	// path is accepted for compatibility and ignored.
+	// path is where the data is written on the destination, relative to the root of its
+	// volume (or to the ssh user's home on a server outside Kubernetes); default "/".
 	// +optional
 	// +kubebuilder:validation:MaxLength=4096
 	Path *string `json:"path,omitempty"`
-	// sshUser is accepted for compatibility and ignored.
+	// sshUser is the login name used on the destination (default "root").
 	// +optional
 	// +kubebuilder:validation:MaxLength=253
 	SSHUser *string `json:"sshUser,omitempty"`
@@ -77,7 +78,8 @@ type ReplicationDestinationRsyncSpec struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=4096
 	Path *string `json:"path,omitempty"`
-	// sshUser is accepted for compatibility and ignored.
+	// sshUser is the login name sources give (any name is accepted; this one is known from
+	// the start).
 	// +optional
 	// +kubebuilder:validation:MaxLength=253
 	SSHUser *string `json:"sshUser,omitempty"`
