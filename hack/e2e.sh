@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # End-to-end tests on the local real cluster: brings it up if needed, builds the images,
-# deploys the local overlay, runs the smoke and replication suites, and tears the cluster down
-# again (if this script brought it up) unless E2E_KEEP_CLUSTER=1.
+# deploys the local overlay, runs the smoke suite and every mover's replication suite (e2e/<mover>;
+# go test runs the packages in parallel, each in its own namespaces), and tears the cluster down
+# again (if this script brought it up) unless E2E_KEEP_CLUSTER=1. E2E_SUITES picks suites, e.g.
+# E2E_SUITES=./rsynctls/... .
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
 export KUBECONFIG="${KUBECONFIG:-/var/lib/volsync-go-cluster/kubeconfig}"
-SUITES="${E2E_SUITES:-./smoke/... ./replication/...}"
+SUITES="${E2E_SUITES:-./smoke/... ./rsynctls/... ./rsync/...}"
 TIMEOUT="${E2E_TIMEOUT:-45m}"
 
 "$ROOT/hack/cluster/deps.sh" >&2   # Debian packages, idempotent

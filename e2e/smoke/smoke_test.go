@@ -24,19 +24,17 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/rand"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/config"
+
+	"github.com/volsync-go/volsync/e2e/internal/cluster"
 )
 
 // Deadlines for the things the test waits for; the whole test polls, it never sleeps to
 // synchronise.
 const (
-	pollInterval       = 250 * time.Millisecond
 	pvcBoundTimeout    = 90 * time.Second
 	jobTimeout         = 2 * time.Minute
 	snapshotTimeout    = 2 * time.Minute
@@ -66,33 +64,15 @@ type env struct {
 	image string
 }
 
+func TestMain(m *testing.M) { cluster.Main(m) }
+
 func TestSmoke(t *testing.T) {
-	kubeconfig := os.Getenv("KUBECONFIG")
-	if kubeconfig == "" {
-		t.Fatal("KUBECONFIG is not set: run the smoke test with make e2e-smoke after make cluster-up")
-	}
-	if _, err := os.Stat(kubeconfig); err != nil {
-		t.Fatalf("KUBECONFIG %s: %v: is the cluster up (make cluster-up)?", kubeconfig, err)
-	}
-	cfg, err := config.GetConfig()
-	if err != nil {
-		t.Fatalf("loading %s: %v", kubeconfig, err)
-	}
-	scheme := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, snapv1.AddToScheme} {
-		if err := add(scheme); err != nil {
-			t.Fatalf("building scheme: %v", err)
-		}
-	}
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatalf("creating client: %v", err)
-	}
+	c := cluster.C
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
 
-	e := &env{c: c, ns: "smoke-" + rand.String(6), image: envOr("SMOKE_IMAGE", defaultImage)}
-	dataDir := envOr("CSI_DATA_DIR", defaultCSIDataDir)
+	e := &env{c: c, ns: "smoke-" + rand.String(6), image: cluster.EnvOr("SMOKE_IMAGE", defaultImage)}
+	dataDir := cluster.EnvOr("CSI_DATA_DIR", defaultCSIDataDir)
 	must(t, c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: e.ns}}))
 	t.Cleanup(func() { e.deleteNamespace(t) })
 	t.Logf("namespace %s", e.ns)
@@ -146,58 +126,21 @@ func TestSmoke(t *testing.T) {
 	// Deleting the snapshot and the PVCs removes their directories on the node.
 	e.deleteJobs(ctx, t)
 	must(t, c.Delete(ctx, snap))
-	e.waitGone(ctx, t, &snapv1.VolumeSnapshotContent{ObjectMeta: metav1.ObjectMeta{Name: content.Name}})
-	waitNoPath(ctx, t, snapDir)
+	cluster.WaitGone(t, deletionTimeout, &snapv1.VolumeSnapshotContent{ObjectMeta: metav1.ObjectMeta{Name: content.Name}})
+	waitNoPath(t, snapDir)
 	for _, p := range []struct {
 		pvc string
 		pv  *corev1.PersistentVolume
 		dir string
 	}{{"restore", restorePV, restoreDir}, {"clone", clonePV, cloneDir}, {"source", sourcePV, sourceDir}} {
 		must(t, c.Delete(ctx, &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: p.pvc, Namespace: e.ns}}))
-		e.waitGone(ctx, t, p.pv)
-		waitNoPath(ctx, t, p.dir)
+		cluster.WaitGone(t, deletionTimeout, p.pv)
+		waitNoPath(t, p.dir)
 	}
 	t.Logf("smoke test passed in %s", time.Since(start).Round(time.Millisecond))
 }
 
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
-}
-
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-// poll calls cond until it reports done, returns an error, or the timeout passes.
-func poll(ctx context.Context, timeout time.Duration, cond func(context.Context) (bool, error)) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	tick := time.NewTicker(pollInterval)
-	defer tick.Stop()
-	var last error
-	for {
-		done, err := cond(ctx)
-		if err != nil {
-			last = err
-		} else if done {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			if last != nil {
-				return fmt.Errorf("%w (last error: %w)", ctx.Err(), last)
-			}
-			return ctx.Err()
-		case <-tick.C:
-		}
-	}
-}
+var must = cluster.Must
 
 func expectedSums() map[string]string {
 	out := map[string]string{}
@@ -281,15 +224,15 @@ func (e *env) createPVC(ctx context.Context, name string, source *corev1.TypedLo
 func (e *env) waitBound(ctx context.Context, t *testing.T, name string) *corev1.PersistentVolume {
 	t.Helper()
 	pvc := &corev1.PersistentVolumeClaim{}
-	err := poll(ctx, pvcBoundTimeout, func(ctx context.Context) (bool, error) {
+	cluster.Eventually(t, pvcBoundTimeout, "PVC "+name+" to be bound", func() error {
 		if err := e.c.Get(ctx, client.ObjectKey{Namespace: e.ns, Name: name}, pvc); err != nil {
-			return false, err
+			return err
 		}
-		return pvc.Status.Phase == corev1.ClaimBound, nil
+		if pvc.Status.Phase != corev1.ClaimBound {
+			return fmt.Errorf("phase %q", pvc.Status.Phase)
+		}
+		return nil
 	})
-	if err != nil {
-		t.Fatalf("PVC %s not bound (phase %q): %v", name, pvc.Status.Phase, err)
-	}
 	pv := &corev1.PersistentVolume{}
 	must(t, e.c.Get(ctx, client.ObjectKey{Name: pvc.Spec.VolumeName}, pv))
 	if got := pvc.Status.Capacity[corev1.ResourceStorage]; got.Cmp(resource.MustParse(volumeSize)) < 0 {
@@ -332,15 +275,14 @@ func findDir(t *testing.T, root, handle string) string {
 	return found
 }
 
-func waitNoPath(ctx context.Context, t *testing.T, path string) {
+func waitNoPath(t *testing.T, path string) {
 	t.Helper()
-	err := poll(ctx, deletionTimeout, func(context.Context) (bool, error) {
-		_, err := os.Stat(path)
-		return errors.Is(err, fs.ErrNotExist), nil
+	cluster.Eventually(t, deletionTimeout, path+" to be removed", func() error {
+		if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("still there (stat: %w)", err)
+		}
+		return nil
 	})
-	if err != nil {
-		t.Fatalf("%s still exists: %v", path, err)
-	}
 	t.Logf("%s removed", path)
 }
 
@@ -376,28 +318,23 @@ func (e *env) runJob(ctx context.Context, t *testing.T, name, pvc, script string
 func (e *env) waitJob(ctx context.Context, t *testing.T, name string) string {
 	t.Helper()
 	job := &batchv1.Job{}
-	var failed bool
-	err := poll(ctx, jobTimeout, func(ctx context.Context) (bool, error) {
+	cluster.Eventually(t, jobTimeout, "Job "+name+" to finish", func() error {
 		if err := e.c.Get(ctx, client.ObjectKey{Namespace: e.ns, Name: name}, job); err != nil {
-			return false, err
+			return err
 		}
 		for _, c := range job.Status.Conditions {
-			if c.Status != corev1.ConditionTrue {
-				continue
-			}
-			switch c.Type {
-			case batchv1.JobComplete:
-				return true, nil
-			case batchv1.JobFailed:
-				failed = true
-				return true, nil
+			if c.Status == corev1.ConditionTrue && (c.Type == batchv1.JobComplete || c.Type == batchv1.JobFailed) {
+				return nil
 			}
 		}
-		return false, nil
+		_, podInfo := e.jobPodMessage(ctx, t, name)
+		return fmt.Errorf("running; pod: %s", podInfo)
 	})
 	msg, podInfo := e.jobPodMessage(ctx, t, name)
-	if err != nil || failed {
-		t.Fatalf("Job %s did not complete (failed=%v, err=%v); pod: %s", name, failed, err, podInfo)
+	for _, c := range job.Status.Conditions {
+		if c.Type == batchv1.JobFailed && c.Status == corev1.ConditionTrue {
+			t.Fatalf("Job %s failed: %s; pod: %s", name, c.Message, podInfo)
+		}
 	}
 	return msg
 }
@@ -430,19 +367,18 @@ func (e *env) jobPodMessage(ctx context.Context, t *testing.T, name string) (str
 func (e *env) waitSnapshotReady(ctx context.Context, t *testing.T, name string) *snapv1.VolumeSnapshotContent {
 	t.Helper()
 	snap := &snapv1.VolumeSnapshot{}
-	err := poll(ctx, snapshotTimeout, func(ctx context.Context) (bool, error) {
+	cluster.Eventually(t, snapshotTimeout, "VolumeSnapshot "+name+" to be ready", func() error {
 		if err := e.c.Get(ctx, client.ObjectKey{Namespace: e.ns, Name: name}, snap); err != nil {
-			return false, err
+			return err
 		}
 		if s := snap.Status; s != nil && s.Error != nil && s.Error.Message != nil {
 			t.Logf("snapshot %s reports an error (may be transient): %s", name, *s.Error.Message)
 		}
-		s := snap.Status
-		return s != nil && s.ReadyToUse != nil && *s.ReadyToUse && s.BoundVolumeSnapshotContentName != nil, nil
+		if s := snap.Status; s == nil || s.ReadyToUse == nil || !*s.ReadyToUse || s.BoundVolumeSnapshotContentName == nil {
+			return fmt.Errorf("status %+v", s)
+		}
+		return nil
 	})
-	if err != nil {
-		t.Fatalf("VolumeSnapshot %s not ready: %v (status %+v)", name, err, snap.Status)
-	}
 	if snap.Status.RestoreSize == nil || snap.Status.RestoreSize.IsZero() {
 		t.Errorf("VolumeSnapshot %s has no restoreSize", name)
 	}
@@ -454,34 +390,20 @@ func (e *env) waitSnapshotReady(ctx context.Context, t *testing.T, name string) 
 	return content
 }
 
-func (e *env) waitGone(ctx context.Context, t *testing.T, obj client.Object) {
-	t.Helper()
-	err := poll(ctx, deletionTimeout, func(ctx context.Context) (bool, error) {
-		err := e.c.Get(ctx, client.ObjectKeyFromObject(obj), obj)
-		if apierrors.IsNotFound(err) {
-			return true, nil
-		}
-		return false, err
-	})
-	if err != nil {
-		t.Fatalf("%T %s not deleted: %v", obj, obj.GetName(), err)
-	}
-}
-
 func (e *env) deleteJobs(ctx context.Context, t *testing.T) {
 	t.Helper()
 	must(t, e.c.DeleteAllOf(ctx, &batchv1.Job{}, client.InNamespace(e.ns),
 		client.PropagationPolicy(metav1.DeletePropagationForeground)))
-	err := poll(ctx, deletionTimeout, func(ctx context.Context) (bool, error) {
+	cluster.Eventually(t, deletionTimeout, "Job pods to be deleted", func() error {
 		pods := &corev1.PodList{}
 		if err := e.c.List(ctx, pods, client.InNamespace(e.ns), client.HasLabels{"smoke-job"}); err != nil {
-			return false, err
+			return err
 		}
-		return len(pods.Items) == 0, nil
+		if len(pods.Items) != 0 {
+			return fmt.Errorf("%d pods left", len(pods.Items))
+		}
+		return nil
 	})
-	if err != nil {
-		t.Fatalf("Job pods not deleted: %v", err)
-	}
 }
 
 // checkServiceDNS serves a token over HTTP behind a Service and fetches it from another pod by
@@ -518,24 +440,21 @@ func (e *env) checkServiceDNS(ctx context.Context, t *testing.T) {
 		},
 	}
 	must(t, e.c.Create(ctx, svc))
-	err := poll(ctx, podReadyTimeout, func(ctx context.Context) (bool, error) {
+	cluster.Eventually(t, podReadyTimeout, "a ready endpoint of Service web", func() error {
 		slices := &discoveryv1.EndpointSliceList{}
 		if err := e.c.List(ctx, slices, client.InNamespace(e.ns),
 			client.MatchingLabels{discoveryv1.LabelServiceName: "web"}); err != nil {
-			return false, err
+			return err
 		}
 		for _, s := range slices.Items {
 			for _, ep := range s.Endpoints {
 				if ep.Conditions.Ready != nil && *ep.Conditions.Ready {
-					return true, nil
+					return nil
 				}
 			}
 		}
-		return false, nil
+		return fmt.Errorf("%d EndpointSlices, none ready", len(slices.Items))
 	})
-	if err != nil {
-		t.Fatalf("Service web has no ready endpoint: %v", err)
-	}
 	// kube-proxy and CoreDNS pick the Service up asynchronously: the client retries each name
 	// for a bounded number of attempts. (busybox wget's own -T option crashes in Debian's static
 	// busybox, hence the timeout applet.)
@@ -576,5 +495,5 @@ func (e *env) deleteNamespace(t *testing.T) {
 		t.Errorf("deleting namespace %s: %v", e.ns, err)
 		return
 	}
-	e.waitGone(ctx, t, ns)
+	cluster.WaitGone(t, deletionTimeout, ns)
 }

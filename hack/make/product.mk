@@ -8,7 +8,7 @@ OVERLAY ?= local
 deploy:
 	hack/deploy.sh $(OVERLAY)
 
-## e2e: local cluster up if needed, images, deploy, smoke + replication suites, tear down (E2E_KEEP_CLUSTER=1 keeps it)
+## e2e: local cluster up if needed, images, deploy, the smoke, rsync-TLS and rsync suites (concurrently), tear down (E2E_KEEP_CLUSTER=1 keeps it)
 e2e:
 	hack/e2e.sh
 
