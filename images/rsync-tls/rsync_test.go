@@ -1,12 +1,13 @@
 package main
 
 import (
-	"github.com/volsync-go/volsync/images/contract/mover"
-	"github.com/volsync-go/volsync/images/internal/rsync"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/volsync-go/volsync/images/contract/mover"
+	"github.com/volsync-go/volsync/images/internal/rsync"
 )
 
 func TestClientArgs(t *testing.T) {

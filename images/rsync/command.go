@@ -47,7 +47,7 @@ func runCommand(stateDir string, stderr io.Writer) int {
 		if cfg.Socket != "" {
 			_ = sendControl(cfg.Socket, msgRefused, fmt.Sprintf("%q: %s", command, reason))
 		}
-		fmt.Fprintf(stderr, "%srefused %q: %s\n", rsyncc.MessagePrefix, command, reason)
+		_, _ = fmt.Fprintf(stderr, "%srefused %q: %s\n", rsyncc.MessagePrefix, command, reason)
 		return 1
 	}
 	var cfg commandConfig
@@ -65,10 +65,10 @@ func runCommand(stateDir string, stderr io.Writer) int {
 			return refuse(cfg, command, "the exit code must be 0 to 255")
 		}
 		if err := sendControl(cfg.Socket, msgShutdown, m[1]); err != nil {
-			fmt.Fprintf(stderr, "%sshutdown failed: %v\n", rsyncc.MessagePrefix, err)
+			_, _ = fmt.Fprintf(stderr, "%sshutdown failed: %v\n", rsyncc.MessagePrefix, err)
 			return 1
 		}
-		fmt.Fprintf(stderr, "%sexiting with code %d\n", rsyncc.MessagePrefix, code)
+		_, _ = fmt.Fprintf(stderr, "%sexiting with code %d\n", rsyncc.MessagePrefix, code)
 		return 0
 	}
 	if !strings.HasPrefix(command, "rsync ") {
@@ -85,10 +85,10 @@ func runCommand(stateDir string, stderr io.Writer) int {
 func receive(cfg commandConfig, stateDir string, srv rsyncServer, stderr io.Writer) int {
 	peer, _, _ := strings.Cut(os.Getenv("SSH_CONNECTION"), " ")
 	if err := sendControl(cfg.Socket, msgStart, peer); err != nil {
-		fmt.Fprintf(stderr, "%s%v\n", rsyncc.MessagePrefix, err)
+		_, _ = fmt.Fprintf(stderr, "%s%v\n", rsyncc.MessagePrefix, err)
 		return 1
 	}
-	fmt.Fprintln(stderr, rsyncc.Greeting)
+	_, _ = fmt.Fprintln(stderr, rsyncc.Greeting)
 	// The server's own log gives the destination its numbers: the bytes it received and one
 	// ">f" line per file whose data it received.
 	logFile := filepath.Join(stateDir, "rsync-"+strconv.Itoa(os.Getpid())+".log")

@@ -5,6 +5,7 @@ package main
 // images/hack/install-deps.sh; with CI=true a missing tool fails the tests instead of skipping.
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -78,7 +79,7 @@ func makeKeys() error {
 	}
 	for _, k := range []string{"source", "destination", "other"} {
 		if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "", "-f", filepath.Join(gen, k)).CombinedOutput(); err != nil {
-			return fmt.Errorf("ssh-keygen: %v: %s", err, out)
+			return fmt.Errorf("ssh-keygen: %w: %s", err, out)
 		}
 	}
 	sets := map[string]map[string]string{
@@ -196,7 +197,7 @@ func exitCode(err error) int {
 	if err == nil {
 		return 0
 	}
-	if ee, ok := err.(*exec.ExitError); ok {
+	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 		return ee.ExitCode()
 	}
 	return -1

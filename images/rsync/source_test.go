@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -47,16 +48,16 @@ func TestSourceClassify(t *testing.T) {
 	}
 	for _, tc := range cases {
 		err := s.classify(rsync.Transfer{ErrLines: tc.lines, RC: tc.rc})
-		f, ok := err.(*rsync.Failure)
-		if !ok || !strings.Contains(f.Reason, tc.want) || f.Transient != tc.transient {
+		var f *rsync.Failure
+		if !errors.As(err, &f) || !strings.Contains(f.Reason, tc.want) || f.Transient != tc.transient {
 			t.Errorf("%q: %+v, want %q (transient %v)", tc.lines[0], err, tc.want, tc.transient)
 		}
 	}
 	// Another login name gets one more try: the destination learns it on first use.
 	s.cfg.User, s.denied = "backup", 0
 	for i, want := range []bool{true, false} {
-		f := s.classify(rsync.Transfer{ErrLines: []string{"backup@10.0.0.1: Permission denied (publickey)."}, RC: 255}).(*rsync.Failure)
-		if f.Transient != want {
+		var f *rsync.Failure
+		if !errors.As(s.classify(rsync.Transfer{ErrLines: []string{"backup@10.0.0.1: Permission denied (publickey)."}, RC: 255}), &f) || f.Transient != want {
 			t.Errorf("denied attempt %d: transient %v", i+1, f.Transient)
 		}
 	}

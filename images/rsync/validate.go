@@ -183,7 +183,7 @@ func insideVolume(dataDir, p string) (string, error) {
 	}
 	real, err := filepath.EvalSymlinks(existing)
 	if err != nil {
-		return "", fmt.Errorf("%w: path %q: %v", errRefused, p, err)
+		return "", fmt.Errorf("%w: path %q: %w", errRefused, p, err)
 	}
 	if real != root && !strings.HasPrefix(real, root+"/") {
 		return "", fmt.Errorf("%w: path %q leaves the volume (through a symbolic link)", errRefused, p)

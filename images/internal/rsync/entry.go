@@ -49,7 +49,7 @@ func Main(name string, modes map[string]Mode, args []string, getenv func(string)
 			log.Printf("Could not write the result: %v", err)
 		}
 		if !o.Succeeded() {
-			fmt.Fprintln(stderr, oneLine(o.Error))
+			_, _ = fmt.Fprintln(stderr, oneLine(o.Error))
 		}
 		if o.ExitCode != nil {
 			return *o.ExitCode

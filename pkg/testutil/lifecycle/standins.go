@@ -294,7 +294,7 @@ func (h *Harness) WaitGone(t *testing.T, ns, name string, obj client.Object) {
 	t.Helper()
 	Eventually(t, fmt.Sprintf("%T %s removed", obj, name), func() error {
 		if err := h.Get(Context(t), ns, name, obj); !apierrors.IsNotFound(err) {
-			return fmt.Errorf("still there (%v)", err)
+			return fmt.Errorf("still there (%w)", err)
 		}
 		return nil
 	})
