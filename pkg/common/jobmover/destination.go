@@ -97,17 +97,22 @@ func (s Side) ensureService(ctx context.Context, svc *Service) (retry time.Durat
 	if err != nil {
 		return 0, err
 	}
-	if addr != prev {
-		*svc.Address = nil
-		if addr != "" {
-			*svc.Address = &addr
-		}
-	}
+	Publish(svc.Address, addr)
 	if *svc.PortStatus == nil || **svc.PortStatus != svc.Port {
 		port := svc.Port
 		*svc.PortStatus = &port
 	}
 	return retry, nil
+}
+
+// Publish sets a status field to v, nil for "", writing only when it changes (quiet at rest).
+func Publish(field **string, v string) {
+	switch {
+	case v == "":
+		*field = nil
+	case *field == nil || **field != v:
+		*field = &v
+	}
 }
 
 // CleanupDestination releases the destination PVC's snapshot name (so the next

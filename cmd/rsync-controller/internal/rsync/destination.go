@@ -31,7 +31,7 @@ func (d *destination) Synchronize(ctx context.Context) (mover.Result, error) {
 		d.rd.Status.Rsync = &v1alpha1.ReplicationDestinationRsyncStatus{}
 	}
 	st := d.rd.Status.Rsync
-	setString(&st.SSHKeys, publish)
+	jobmover.Publish(&st.SSHKeys, publish)
 	var svc *jobmover.Service
 	if ptr.Deref(d.spec.Address, "") == "" {
 		svc = &jobmover.Service{

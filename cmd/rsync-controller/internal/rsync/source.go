@@ -39,7 +39,7 @@ func (s *source) Synchronize(ctx context.Context) (mover.Result, error) {
 		if s.rs.Status.Rsync == nil {
 			s.rs.Status.Rsync = &v1alpha1.ReplicationSourceRsyncStatus{}
 		}
-		setString(&s.rs.Status.Rsync.SSHKeys, publish)
+		jobmover.Publish(&s.rs.Status.Rsync.SSHKeys, publish)
 	}
 	return s.Source(ctx, s.spec.ReplicationSourceVolumeOptions, s.rs.Spec.SourcePVC,
 		func(*corev1.PersistentVolumeClaim) (jobmover.Job, error) { return s.moverJob(keys), nil })
@@ -68,14 +68,4 @@ func destinationPath(p *string) string {
 		return rsynccontract.DefaultPath
 	}
 	return v
-}
-
-// setString sets a status field to v, nil for "".
-func setString(field **string, v string) {
-	switch {
-	case v == "":
-		*field = nil
-	case *field == nil || **field != v:
-		*field = &v
-	}
 }

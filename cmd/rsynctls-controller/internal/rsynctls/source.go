@@ -54,10 +54,8 @@ func (s *source) moverJob(keys string) jobmover.Job {
 
 // publishKeys shows the generated key Secret's name in status (nil for the user's own).
 func publishKeys(field **string, name string, generated bool) {
-	switch {
-	case !generated:
-		*field = nil
-	case *field == nil || **field != name:
-		*field = &name
+	if !generated {
+		name = ""
 	}
+	jobmover.Publish(field, name)
 }
