@@ -13,6 +13,12 @@ for deps in images/hack/install-deps.sh; do
   if [ -x "$deps" ]; then "$deps"; fi
 done
 
+# Tools the mover tests run for real, built from the Go module proxy (images/tools.conf;
+# cached after the first build: a cold rclone build takes about 10 minutes on 2 cores).
+log "building rclone and the S3 server versitygw (cached after the first run)"
+PATH="$(images/hack/gotools.sh rclone versitygw):$PATH"
+export PATH
+
 log "building kube-apiserver and etcd for envtest (cached after the first run)"
 KUBEBUILDER_ASSETS="$(hack/k8s-bins.sh kube-apiserver etcd)"
 export KUBEBUILDER_ASSETS

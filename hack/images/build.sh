@@ -164,23 +164,32 @@ binary() {
     @coredns) echo "$COREDNS_BIN/coredns" ;;
     @snapshot-controller|@csi-snapshotter) echo "$SNAP_BIN/${spec#@}" ;;
     @*) die "unknown prebuilt binary $spec" ;;
+    tool:*) echo "$(gotool "${spec#tool:}")" ;;
     ./*)
       local out="$IMG_CACHE/bin/$name/$(basename "$spec")"
       mkdir -p "$(dirname "$out")"
       (cd "$REPO" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$out" "$spec") \
         || die "building $spec failed"
       echo "$out" ;;
-    *) die "binary must be ./path or @name, got $spec" ;;
+    *) die "binary must be ./path, @name or tool:name, got $spec" ;;
   esac
+}
+
+# gotool NAME: prints the path of a tool of images/tools.conf, built once (images/hack/gotools.sh).
+gotool() {
+  local dir
+  dir="$("$REPO/images/hack/gotools.sh" "$1")" || die "building tool $1 failed"
+  echo "$dir/$1"
 }
 
 build_one() {
   local name=$1 base=$2 spec=$3
   shift 3
   # key=value tokens configure the image; the other tokens are Debian packages.
-  local user="" extra_env="" binname="" dirs=() pkgs=() tok
+  local user="" extra_env="" binname="" dirs=() tools=() pkgs=() tok
   for tok in "$@"; do
     case "$tok" in
+      tool=*) tools+=("${tok#tool=}") ;;
       user=*) user="${tok#user=}" ;;
       env=*) extra_env="$extra_env,\"${tok#env=}\"" ;;
       bin=*) binname="${tok#bin=}" ;;
@@ -198,8 +207,13 @@ build_one() {
     target="/usr/local/bin/${binname:-$(basename "$bin")}"
   fi
   blayer="$(base_layer "$base" "$@")"
+  local toolbins=() toolsums="" tb
+  for tb in "${tools[@]}"; do
+    toolbins+=("$(gotool "$tb")")
+    toolsums="$toolsums $tb=$(sha "${toolbins[-1]}")"
+  done
   local hash
-  hash="$(strsha "v2 $name $base $spec $* user=$user env=$extra_env bin=$binname dir=${dirs[*]} $binsum $(basename "$blayer")")"
+  hash="$(strsha "v2 $name $base $spec $* user=$user env=$extra_env bin=$binname dir=${dirs[*]} tools=$toolsums $binsum $(basename "$blayer")")"
   hash="${hash:0:16}"
   local archive="$IMG_CACHE/archives/$name-$hash.tar"
   if [ ! -f "$archive" ]; then
@@ -209,6 +223,7 @@ build_one() {
     t="$(mktemp -d)"
     mkdir -p "$t/app/usr/local/bin" "$t/out"
     [ -z "$bin" ] || install -m 0755 "$bin" "$t/app$target"
+    for tb in "${toolbins[@]}"; do install -m 0755 "$tb" "$t/app/usr/local/bin/$(basename "$tb")"; done
     local d
     for d in "${dirs[@]}"; do install -d -m 0755 "$t/app$d"; done
     tar_dir "$t/app" "$t/app.tar"
