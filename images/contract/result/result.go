@@ -12,6 +12,11 @@ import (
 const (
 	OutcomeSuccessful = "Successful"
 	OutcomeFailed     = "Failed"
+	// OutcomeWaiting: the mover found nothing to do yet and exited cleanly (an rclone
+	// destination whose remote path no source has written). Error says what it waits for;
+	// the controller reports it, without an error, and runs the mover again after a delay
+	// that doubles each time.
+	OutcomeWaiting = "Waiting"
 )
 
 const (
@@ -37,7 +42,8 @@ type Result struct {
 	FilesTransferred int64 `json:"filesTransferred"`
 	// DurationSeconds is the mover's wall time.
 	DurationSeconds float64 `json:"durationSeconds"`
-	// Error is a one-line reason when Outcome is OutcomeFailed.
+	// Error is a one-line reason when Outcome is OutcomeFailed, what the mover waits for when
+	// it is OutcomeWaiting.
 	Error string `json:"error,omitempty"`
 	// Details are mover-specific facts, short strings (restic: "snapshotID"); the controller
 	// shows them in latestMoverStatus. They are dropped, whole, when the result would not fit.

@@ -38,8 +38,14 @@ type Destination struct {
 }
 
 // ProvisionedPVC names the destination PVC VolSync provisions for an object without
-// destinationPVC (the reference's name for the rsync movers: volsync-<rd>-dst).
-func (s Side) ProvisionedPVC() string { return "volsync-" + s.Owner.GetName() + "-dst" }
+// destinationPVC: volsync-<rd>-<Kind.ProvisionedSuffix> (default "dst").
+func (s Side) ProvisionedPVC() string {
+	suffix := s.ProvisionedSuffix
+	if suffix == "" {
+		suffix = "dst"
+	}
+	return "volsync-" + s.Owner.GetName() + "-" + suffix
+}
 
 // Destination runs one synchronization of a ReplicationDestination: its volume, Service,
 // Job and then the point-in-time image of the received data.

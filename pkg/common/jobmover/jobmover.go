@@ -44,6 +44,10 @@ type Kind struct {
 	BlockSupported bool
 	// UsesProxy: the mover talks to the outside and gets the manager's proxy environment.
 	UsesProxy bool
+	// ProvisionedSuffix ends the name of the destination PVC VolSync provisions,
+	// volsync-<rd>-<suffix> (the reference's: "dst" for the rsync movers, the default, and
+	// "dest" for rclone and restic).
+	ProvisionedSuffix string
 }
 
 // Side is one object's mover: a ReplicationSource's or a ReplicationDestination's.
@@ -159,6 +163,8 @@ func Finish(o jobs.Outcome) (done bool, res mover.Result, err error) {
 		return true, res, nil
 	case o.Phase == jobs.Failed || o.Err != nil:
 		return false, res, mover.Retry(o.Err, o.RetryAfter)
+	case o.Phase == jobs.Waiting:
+		res.Waiting = o.Waiting
 	}
 	res.RetryAfter = o.RetryAfter
 	return false, res, nil

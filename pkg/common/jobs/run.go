@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
+	"github.com/volsync-go/volsync/images/contract/result"
 	"github.com/volsync-go/volsync/pkg/common/events"
 )
 
@@ -48,6 +49,14 @@ const (
 	// successor can only be created by a later reconcile, which reads them there.
 	NextFailedJobsAnnotation  = "volsync.backube/next-failed-jobs"
 	NextStalledJobsAnnotation = "volsync.backube/next-stalled-jobs"
+	NextWaitedJobsAnnotation  = "volsync.backube/next-waited-jobs"
+	// WaitedJobsAnnotation counts the Jobs of the current synchronization whose mover found
+	// nothing to do yet (result.OutcomeWaiting: an rclone destination whose remote path no
+	// source has written); the next one starts after WaitRetryBase, doubled per such Job up
+	// to JobRetryCap.
+	WaitedJobsAnnotation = "volsync.backube/waited-jobs"
+	// WaitRetryBase is the first wait after a mover reported that it waits.
+	WaitRetryBase = 1 * time.Minute
 	// CreatedAnnotation is when the controller created the Job, by its clock (RFC 3339), so
 	// the start timeout is measured on the same clock as everything else.
 	CreatedAnnotation = "volsync.backube/job-created"
@@ -66,6 +75,9 @@ const (
 	Running   Phase = "Running"
 	Succeeded Phase = "Succeeded"
 	Failed    Phase = "Failed"
+	// Waiting: the mover ended cleanly without doing its work because what it needs is not
+	// there yet (Outcome.Waiting says what); a new Job starts after a delay.
+	Waiting Phase = "Waiting"
 )
 
 // Outcome is what Run observed.
@@ -79,6 +91,8 @@ type Outcome struct {
 	Err error
 	// RetryAfter is when to look again at the latest (0: the Job's watch will wake us).
 	RetryAfter time.Duration
+	// Waiting says what a Waiting mover waits for, and when it looks again.
+	Waiting string
 }
 
 // Runner runs mover Jobs.
@@ -149,6 +163,9 @@ func (r Runner) Run(ctx context.Context, s Spec) (Outcome, error) {
 	switch {
 	case finished(job, batchv1.JobComplete):
 		res, raw := r.podResult(ctx, job, corev1.PodSucceeded)
+		if res != nil && res.Outcome == result.OutcomeWaiting {
+			return r.waitingJob(ctx, s, job, res)
+		}
 		return Outcome{Phase: Succeeded, Result: res, MoverStatus: MoverStatus(true, res, raw)}, nil
 	case finished(job, batchv1.JobFailed):
 		return r.failedJob(ctx, s, job, failedJobs)
@@ -225,7 +242,7 @@ func (r Runner) failedJob(ctx context.Context, s Spec, job *batchv1.Job, failedJ
 	now := r.Clock.Now()
 	// The successor starts with one more failed Job and a fresh start timeout (this Job did
 	// get pods).
-	next := counts{failed: failedJobs + 1}
+	next := counts{failed: failedJobs + 1, waited: annotationInt(job, WaitedJobsAnnotation)}
 	if job.Annotations[JobFailureReportedAnnotation] != "true" {
 		r.Events.Warning(job, events.ReasonTransferFailed, events.ActionDeleteMover,
 			"mover Job failed after %d attempts: %s; a new Job starts in %s", job.Status.Failed, reason, delay)
@@ -245,6 +262,27 @@ func (r Runner) failedJob(ctx context.Context, s Spec, job *batchv1.Job, failedJ
 	// A failed Job's pods ended at least JobRetryBase ago and the Job controller has finished
 	// tracking them (it sets Failed only then), so the name can be reused at once.
 	return r.replace(ctx, s, job, next)
+}
+
+// waitingJob reports a Job whose mover waits for something (res.Error) and replaces it once
+// its delay passed: WaitRetryBase doubled per waiting Job of the synchronization. It is not a
+// failure: no Warning event, no error; the condition says what it waits for.
+func (r Runner) waitingJob(ctx context.Context, s Spec, job *batchv1.Job, res *Result) (Outcome, error) {
+	c := readCounts(job, countKeys)
+	doneAt := job.CreationTimestamp.Time
+	if cond := condition(job, batchv1.JobComplete); cond != nil {
+		doneAt = cond.LastTransitionTime.Time
+	}
+	retryAt := doneAt.Add(doubled(WaitRetryBase, c.waited))
+	now := r.Clock.Now()
+	status := &v1alpha1.MoverStatus{Result: v1alpha1.MoverResultSuccessful, Logs: res.Error}
+	if now.Before(retryAt) {
+		return Outcome{Phase: Waiting, MoverStatus: status, RetryAfter: retryAt.Sub(now),
+			Waiting: fmt.Sprintf("%s; looking again at %s", res.Error, retryAt.UTC().Format(time.RFC3339))}, nil
+	}
+	log.FromContext(ctx).Info("Replacing waiting mover Job", "job", job.Name, "waitedJobs", c.waited+1)
+	// A fresh start timeout: this Job did get a pod.
+	return r.replace(ctx, s, job, counts{failed: c.failed, waited: c.waited + 1})
 }
 
 // replace deletes a failed or stalled Job and creates its successor, which carries the counts
@@ -290,7 +328,7 @@ func (r Runner) stalled(ctx context.Context, s Spec, job *batchv1.Job, failedJob
 	log.FromContext(ctx).Info("Replacing mover Job that never got a pod", "job", job.Name, "timeout", timeout)
 	r.Events.Warning(job, events.ReasonTransferFailed, events.ActionDeleteMover,
 		"mover Job got no pod in %s (see the Job's events: pod creation refused?); replacing it", timeout)
-	o, err := r.replace(ctx, s, job, counts{failed: failedJobs, stalled: stalls + 1})
+	o, err := r.replace(ctx, s, job, counts{failed: failedJobs, stalled: stalls + 1, waited: annotationInt(job, WaitedJobsAnnotation)})
 	if err != nil {
 		return Outcome{}, true, err
 	}
@@ -342,7 +380,7 @@ func (r Runner) create(ctx context.Context, s Spec, c counts) (Outcome, error) {
 		return Outcome{}, err
 	}
 	job := Build(s)
-	maps.Copy(job.Annotations, c.annotations(FailedJobsAnnotation, StalledJobsAnnotation))
+	maps.Copy(job.Annotations, c.annotations(countKeys))
 	now := r.Clock.Now()
 	job.Annotations[CreatedAnnotation] = now.UTC().Format(time.RFC3339)
 	if err := controllerutil.SetControllerReference(s.Owner, job, r.Client.Scheme()); err != nil {
@@ -400,7 +438,8 @@ func (r Runner) podResult(ctx context.Context, job *batchv1.Job, phase corev1.Po
 	items := pods.Items
 	sort.Slice(items, func(i, j int) bool { return items[i].CreationTimestamp.After(items[j].CreationTimestamp.Time) })
 	for _, p := range items {
-		if p.Status.Phase != phase {
+		// A replaced Job's pods may linger (background deletion) under the same Job name.
+		if uid, ok := p.Labels[batchv1.ControllerUidLabel]; p.Status.Phase != phase || ok && uid != string(job.UID) {
 			continue
 		}
 		for _, cs := range p.Status.ContainerStatuses {

@@ -14,31 +14,41 @@ import (
 // renews them, so this only has to cover the moment between its removal and our next look.
 const handoverTTL = time.Hour
 
-// counts are the failed and stalled Jobs of the current synchronization, carried from a
-// replaced Job to its successor (they set the retry delay and the start timeout).
-type counts struct{ failed, stalled int }
+// counts are the failed, stalled and waiting Jobs of the current synchronization, carried
+// from a replaced Job to its successor (they set the retry delay, the start timeout and the
+// wait before a mover that found nothing to do looks again).
+type counts struct{ failed, stalled, waited int }
 
-// annotations are the counts under the given keys; a zero count is left out.
-func (c counts) annotations(failedKey, stalledKey string) map[string]string {
+// countKeys are the annotations of a Job's own counts, nextKeys those a replaced Job hands to
+// its successor.
+var (
+	countKeys = [3]string{FailedJobsAnnotation, StalledJobsAnnotation, WaitedJobsAnnotation}
+	nextKeys  = [3]string{NextFailedJobsAnnotation, NextStalledJobsAnnotation, NextWaitedJobsAnnotation}
+)
+
+// annotations are the counts under keys; a zero count is left out.
+func (c counts) annotations(keys [3]string) map[string]string {
 	kv := map[string]string{}
-	if c.failed > 0 {
-		kv[failedKey] = strconv.Itoa(c.failed)
-	}
-	if c.stalled > 0 {
-		kv[stalledKey] = strconv.Itoa(c.stalled)
+	for i, n := range [3]int{c.failed, c.stalled, c.waited} {
+		if n > 0 {
+			kv[keys[i]] = strconv.Itoa(n)
+		}
 	}
 	return kv
 }
 
 // successorAnnotations are the counts as a replaced Job hands them to its successor.
-func (c counts) successorAnnotations() map[string]string {
-	return c.annotations(NextFailedJobsAnnotation, NextStalledJobsAnnotation)
+func (c counts) successorAnnotations() map[string]string { return c.annotations(nextKeys) }
+
+// readCounts reads the counts stored under keys.
+func readCounts(job *batchv1.Job, keys [3]string) counts {
+	return counts{failed: annotationInt(job, keys[0]), stalled: annotationInt(job, keys[1]), waited: annotationInt(job, keys[2])}
 }
 
 // successorCounts reads the counts a replaced Job hands to its successor; ok is false for a
 // Job that is not being replaced (a cleanup, an outdated Job).
 func successorCounts(job *batchv1.Job) (c counts, ok bool) {
-	c = counts{failed: annotationInt(job, NextFailedJobsAnnotation), stalled: annotationInt(job, NextStalledJobsAnnotation)}
+	c = readCounts(job, nextKeys)
 	return c, c != counts{}
 }
 

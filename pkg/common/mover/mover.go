@@ -33,6 +33,9 @@ type Result struct {
 	// The state machine records lastSyncTime when it becomes true and drives
 	// volsync_volume_out_of_sync from it. nil for movers that complete.
 	InSync *bool
+	// Waiting says what an incomplete step waits for that is not VolSync's to make happen (an
+	// rclone destination: data from a source); the condition shows it, without an error.
+	Waiting string
 }
 
 // Transfer counts what a mover moved.

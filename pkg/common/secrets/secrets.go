@@ -18,9 +18,9 @@ import (
 	"github.com/volsync-go/volsync/pkg/common/mover"
 )
 
-// ErrInvalid is wrapped by every problem with a key Secret the user must fix; those errors are
+// ErrInvalid is wrapped by every problem with a Secret the user must fix; those errors are
 // also mover.ActionRequired, with the fix.
-var ErrInvalid = errors.New("invalid key Secret")
+var ErrInvalid = errors.New("invalid Secret")
 
 // Check reports why a Secret's data is not usable; its message must never contain a value.
 type Check func(data map[string][]byte) error
@@ -42,13 +42,23 @@ func HasKeys(keys ...string) Check {
 }
 
 // User reads the user's Secret name in namespace ns through users (live, once per
-// synchronization) and checks it. field is the spec field naming it (for the message).
+// synchronization) and checks it. field is the spec field naming it (for the message); unset,
+// VolSync would generate keys.
 func User(ctx context.Context, users client.Reader, ns, name, field string, check Check) (*corev1.Secret, error) {
+	return read(ctx, users, ns, name, field, check, fmt.Sprintf(", or unset %s to have keys generated", field))
+}
+
+// Required is User for a Secret only the user can provide (e.g. rclone's configuration).
+func Required(ctx context.Context, users client.Reader, ns, name, field string, check Check) (*corev1.Secret, error) {
+	return read(ctx, users, ns, name, field, check, "")
+}
+
+func read(ctx context.Context, users client.Reader, ns, name, field string, check Check, alternative string) (*corev1.Secret, error) {
 	s := &corev1.Secret{}
 	if err := users.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, s); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, mover.ActionRequired(fmt.Errorf("%w: Secret %s not found (%s)", ErrInvalid, name, field),
-				fmt.Sprintf("create Secret %s in namespace %s, or unset %s to have keys generated", name, ns, field))
+				fmt.Sprintf("create Secret %s in namespace %s%s", name, ns, alternative))
 		}
 		return nil, fmt.Errorf("reading Secret %s (%s): %w", name, field, err)
 	}

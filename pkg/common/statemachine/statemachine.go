@@ -201,8 +201,11 @@ func (m *Machine) synchronize(ctx context.Context, obj Object, mv mover.Mover, n
 	}
 	if !r.Completed {
 		msg := conditions.MessageSyncing
+		if r.Waiting != "" {
+			msg += "; waiting: " + r.Waiting
+		}
 		if obj.Paused() {
-			msg = conditions.MessageSyncing + "; " + MessagePaused
+			msg += "; " + MessagePaused
 		}
 		m.setCondition(obj, v1alpha1.SynchronizingReasonSync, msg, now)
 		return m.requeue(obj, r.RetryAfter), nil

@@ -49,6 +49,15 @@ type Config struct {
 	SourceBlock func(rs *v1alpha1.ReplicationSource, vol v1alpha1.ReplicationSourceVolumeOptions)
 	// DestinationBlock sets the mover's block of rd with the volume options vol.
 	DestinationBlock func(rd *v1alpha1.ReplicationDestination, vol v1alpha1.ReplicationDestinationVolumeOptions)
+	// Prepare, when set, makes what every object of this mover needs in a new test namespace
+	// (rclone: its configuration Secret), with the test's client.
+	Prepare func(t *testing.T, c client.Client, ns string)
+	// UserReads are the user's objects, other than the data, every synchronization of this
+	// mover reads live (paths below the namespace, e.g. "secrets/rclone-config").
+	UserReads []string
+	// ProvisionedSuffix ends the name of a provisioned destination PVC, volsync-<rd>-<suffix>
+	// (jobmover.Kind.ProvisionedSuffix; default "dst").
+	ProvisionedSuffix string
 }
 
 // Harness is a running API server with the controller under test.

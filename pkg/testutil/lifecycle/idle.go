@@ -63,15 +63,15 @@ func (h *Harness) IdleReconcileMakesNoRequest(t *testing.T) {
 	t.Run("source", func(t *testing.T) {
 		_, rs := h.StartSource(t, "src", v1alpha1.CopyMethodDirect, &v1alpha1.TriggerSpec{Schedule: ptr.To("*/5 * * * *")})
 		h.Syncing(t, rs)
-		h.IdleReconciles(t, rs, "persistentvolumeclaims/data")
+		h.IdleReconciles(t, rs, append([]string{"persistentvolumeclaims/data"}, h.UserReads...)...)
 	})
 	t.Run("destination", func(t *testing.T) {
 		ns := h.Namespace(t, nil)
 		rd := h.NewDestination(ns, "dest", "one")
 		h.Create(t, rd)
 		h.Syncing(t, rd)
-		// A provisioned destination volume is VolSync's own: nothing to read live.
-		h.IdleReconciles(t, rd)
+		// A provisioned destination volume is VolSync's own: nothing else to read live.
+		h.IdleReconciles(t, rd, h.UserReads...)
 	})
 }
 

@@ -18,7 +18,8 @@ const (
 	kubeletFSGroupReadMask int32 = 0o440
 )
 
-// FileAccess is what the kubelet gives the mover process for a file of a Secret volume.
+// FileAccess is what the kubelet gives the mover process for a file of a Secret or ConfigMap
+// volume.
 type FileAccess struct {
 	UID    int64
 	Groups []int64
@@ -31,9 +32,9 @@ type FileAccess struct {
 }
 
 // KeyFileAccess reads from a mover pod who its container runs as and how the kubelet lays out
-// file key of the Secret volume mounted at mountPath: its mode is the item's mode, else the
-// volume's defaultMode, else the API default.
-func KeyFileAccess(t *testing.T, pod corev1.PodSpec, container, mountPath, key string) FileAccess {
+// file (an item's path) of the Secret or ConfigMap volume mounted at mountPath: its mode is
+// the item's mode, else the volume's defaultMode, else the API default.
+func KeyFileAccess(t *testing.T, pod corev1.PodSpec, container, mountPath, file string) FileAccess {
 	t.Helper()
 	a := FileAccess{UID: imageUID, Mode: corev1.SecretVolumeSourceDefaultMode}
 	gid := int64(imageGID)
@@ -66,20 +67,25 @@ func KeyFileAccess(t *testing.T, pod corev1.PodSpec, container, mountPath, key s
 		t.Fatalf("nothing is mounted at %s", mountPath)
 	}
 	v := slices.IndexFunc(pod.Volumes, func(v corev1.Volume) bool { return v.Name == c.VolumeMounts[m].Name })
-	if v < 0 || pod.Volumes[v].Secret == nil {
-		t.Fatalf("the volume at %s is not a Secret volume", mountPath)
+	var items []corev1.KeyToPath
+	switch {
+	case v >= 0 && pod.Volumes[v].Secret != nil:
+		items, a.Mode = pod.Volumes[v].Secret.Items, ptr.Deref(pod.Volumes[v].Secret.DefaultMode, a.Mode)
+	case v >= 0 && pod.Volumes[v].ConfigMap != nil:
+		items, a.Mode = pod.Volumes[v].ConfigMap.Items, ptr.Deref(pod.Volumes[v].ConfigMap.DefaultMode, corev1.ConfigMapVolumeSourceDefaultMode)
+	default:
+		t.Fatalf("the volume at %s is not a Secret or ConfigMap volume", mountPath)
 	}
-	secret := pod.Volumes[v].Secret
-	a.Mode = ptr.Deref(secret.DefaultMode, a.Mode)
-	found := len(secret.Items) == 0
-	for _, it := range secret.Items {
-		if it.Key == key {
+	// file is the file's name in the volume: a key's item path.
+	found := len(items) == 0
+	for _, it := range items {
+		if it.Path == file {
 			found = true
 			a.Mode = ptr.Deref(it.Mode, a.Mode)
 		}
 	}
 	if !found {
-		t.Fatalf("key %s is not among the items of the Secret volume at %s: %+v", key, mountPath, secret.Items)
+		t.Fatalf("file %s is not among the items of the volume at %s: %+v", file, mountPath, items)
 	}
 	if pod.SecurityContext != nil && pod.SecurityContext.FSGroup != nil {
 		// With an fsGroup the kubelet also adds group read to a read-only volume's files: why

@@ -83,12 +83,21 @@ func (h *Harness) StartSource(t *testing.T, name string, method v1alpha1.CopyMet
 	return ns, rs
 }
 
+// ProvisionedPVC names the PVC the controller provisions for the destination rd.
+func (h *Harness) ProvisionedPVC(rd string) string {
+	suffix := h.Config.ProvisionedSuffix
+	if suffix == "" {
+		suffix = "dst"
+	}
+	return "volsync-" + rd + "-" + suffix
+}
+
 // DestinationPVC waits for the volume a destination rd provisions and binds it (so its Job
 // is made).
 func (h *Harness) DestinationPVC(t *testing.T, ns, rd string) *corev1.PersistentVolumeClaim {
 	t.Helper()
 	pvc := &corev1.PersistentVolumeClaim{}
-	Eventually(t, "destination PVC of "+rd, func() error { return h.Get(Context(t), ns, "volsync-"+rd+"-dst", pvc) })
+	Eventually(t, "destination PVC of "+rd, func() error { return h.Get(Context(t), ns, h.ProvisionedPVC(rd), pvc) })
 	h.Bind(t, pvc)
 	return pvc
 }

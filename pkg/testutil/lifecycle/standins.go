@@ -55,6 +55,9 @@ func (h *Harness) Namespace(t *testing.T, annotations map[string]string) string 
 	Eventually(t, "namespace "+name+" in the controller's cache", func() error {
 		return h.Controller.Get(ctx, client.ObjectKey{Name: name}, &corev1.Namespace{})
 	})
+	if h.Prepare != nil {
+		h.Prepare(t, h.Client, name)
+	}
 	return name
 }
 
@@ -226,7 +229,7 @@ func (h *Harness) MoverPod(t *testing.T, job *batchv1.Job, n int, phase corev1.P
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: fmt.Sprintf("%s-%s-%d", job.Name, job.UID[:8], n), Namespace: job.Namespace,
-			Labels: map[string]string{batchv1.JobNameLabel: job.Name},
+			Labels: map[string]string{batchv1.JobNameLabel: job.Name, batchv1.ControllerUidLabel: string(job.UID)},
 		},
 		Spec: *job.Spec.Template.Spec.DeepCopy(),
 	}

@@ -305,7 +305,7 @@ func TestUserKeyErrors(t *testing.T) {
 	t.Run("missing Secret", func(t *testing.T) {
 		ns := h.Namespace(t, nil)
 		s := startSide(t, ns, naming.Destination, "app", func(o client.Object) { setSSHKeys(o, "absent") })
-		h.WaitError(t, s.obj, "invalid key Secret: Secret absent not found (sshKeys)")
+		h.WaitError(t, s.obj, "invalid Secret: Secret absent not found (sshKeys)")
 		h.NoneCreated(t, ns)
 		// The user creates it: the next attempt goes on.
 		validUserKeys(t, ns, "absent", destinationKeys)
@@ -326,7 +326,7 @@ func TestUserKeyErrors(t *testing.T) {
 				lifecycle.Must(t, h.Client.Create(lifecycle.Context(t), &corev1.Secret{
 					ObjectMeta: metav1.ObjectMeta{Name: "bad", Namespace: ns}, Data: data}))
 				s := startSide(t, ns, role, "app", func(o client.Object) { setSSHKeys(o, "bad") })
-				h.WaitError(t, s.obj, "invalid key Secret: Secret bad (sshKeys): "+tc.wants)
+				h.WaitError(t, s.obj, "invalid Secret: Secret bad (sshKeys): "+tc.wants)
 				noValueIn(t, lifecycle.Synchronizing(lifecycle.Common(s.obj)).Message, data)
 				for _, notes := range h.EventsFor(t, ns, "app") {
 					for _, n := range notes {
