@@ -83,6 +83,7 @@ func TestOverlaysApply(t *testing.T) {
 var controllers = []struct{ overlay, name, image string }{
 	{"rsync-tls", "volsync-rsync-tls", "rsync-tls"},
 	{"rsync", "volsync-rsync", "rsync"},
+	{"rclone", "volsync-rclone", "rclone"},
 }
 
 func TestLocalOverlayUsesLocalImages(t *testing.T) {
