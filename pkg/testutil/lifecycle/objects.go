@@ -85,7 +85,7 @@ func (h *Harness) StartSource(t *testing.T, name string, method v1alpha1.CopyMet
 
 // ProvisionedPVC names the PVC the controller provisions for the destination rd.
 func (h *Harness) ProvisionedPVC(rd string) string {
-	suffix := h.Config.ProvisionedSuffix
+	suffix := h.ProvisionedSuffix
 	if suffix == "" {
 		suffix = "dst"
 	}
