@@ -48,6 +48,11 @@ type Result struct {
 	// Details are mover-specific facts, short strings (restic: "snapshotID"); the controller
 	// shows them in latestMoverStatus. They are dropped, whole, when the result would not fit.
 	Details map[string]string `json:"details,omitempty"`
+	// Summary is the mover's own summary in its tool's words, a few lines (rclone's
+	// "Transferred:", "Checks:", "Deleted:", "Elapsed time:", "Rclone completed in"), which
+	// the reference showed in latestMoverStatus.logs: users' checks look for them. Dropped
+	// first when the result would not fit.
+	Summary string `json:"summary,omitempty"`
 }
 
 // Succeeded reports whether the run succeeded.
@@ -63,6 +68,10 @@ func (r Result) Marshal() ([]byte, error) {
 		}
 		if len(b) <= MaxBytes {
 			return b, nil
+		}
+		if r.Summary != "" {
+			r.Summary = ""
+			continue
 		}
 		if r.Error == "" || r.Error == "..." {
 			r.Details = nil // the numbers and the outcome always fit without them

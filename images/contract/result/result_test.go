@@ -89,3 +89,25 @@ func TestDetailsRoundTripAndNeverOverflow(t *testing.T) {
 		t.Fatalf("the numbers must survive: %+v", back)
 	}
 }
+
+// TestSummaryDroppedFirst: a summary that does not fit goes before the details and the
+// numbers; one that fits travels.
+func TestSummaryDroppedFirst(t *testing.T) {
+	r := Result{Outcome: OutcomeSuccessful, FilesTransferred: 3, Details: map[string]string{"checks": "4"},
+		Summary: "Transferred: 3 / 3, 100%\nRclone completed in 2s"}
+	b, err := r.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back, _ := Parse(b); back.Summary != r.Summary || back.Details["checks"] != "4" {
+		t.Fatalf("lost: %+v", back)
+	}
+	r.Summary = strings.Repeat("Transferred: x\n", MaxBytes)
+	b, err = r.Marshal()
+	if err != nil || len(b) > MaxBytes {
+		t.Fatalf("oversized summary: %d bytes, %v", len(b), err)
+	}
+	if back, _ := Parse(b); back.Summary != "" || back.Details["checks"] != "4" || back.FilesTransferred != 3 {
+		t.Fatalf("the summary must go first, the rest stay: %+v", back)
+	}
+}

@@ -193,6 +193,11 @@ func TestParseResult(t *testing.T) {
 	if st := MoverStatus(true, detailed, ""); st.Logs != "1 files transferred, 1 B sent in 0s; added: 2; snapshotID: 5f1c" {
 		t.Errorf("mover-specific details not shown: %q", st.Logs)
 	}
+	// The tool's own summary lines follow (the reference showed them; users look for them).
+	summarized, _ := ParseResult(`{"outcome":"Successful","filesTransferred":1,"summary":"Transferred: 1 / 1, 100%\nRclone completed in 2s\n"}`)
+	if st := MoverStatus(true, summarized, ""); st.Logs != "1 files transferred, 0 B sent in 0s\nTransferred: 1 / 1, 100%\nRclone completed in 2s" {
+		t.Errorf("the mover's summary not shown: %q", st.Logs)
+	}
 }
 
 // TestBuildWritableDataChangesGroupOnce: the default fsGroup of a destination comes with

@@ -48,6 +48,9 @@ func MoverStatus(succeeded bool, r *Result, raw string) *v1alpha1.MoverStatus {
 		for _, k := range slices.Sorted(maps.Keys(r.Details)) {
 			st.Logs += fmt.Sprintf("; %s: %s", k, r.Details[k])
 		}
+		if r.Summary != "" {
+			st.Logs += "\n" + strings.TrimSpace(r.Summary)
+		}
 	default:
 		st.Logs = raw
 	}

@@ -275,9 +275,10 @@ func (r Runner) waitingJob(ctx context.Context, s Spec, job *batchv1.Job, res *R
 	}
 	retryAt := doneAt.Add(doubled(WaitRetryBase, c.waited))
 	now := r.Clock.Now()
-	status := &v1alpha1.MoverStatus{Result: v1alpha1.MoverResultSuccessful, Logs: res.Error}
+	// latestMoverStatus is left as it was: a run that waited moved nothing (the condition says
+	// what it waits for).
 	if now.Before(retryAt) {
-		return Outcome{Phase: Waiting, MoverStatus: status, RetryAfter: retryAt.Sub(now),
+		return Outcome{Phase: Waiting, RetryAfter: retryAt.Sub(now),
 			Waiting: fmt.Sprintf("%s; looking again at %s", res.Error, retryAt.UTC().Format(time.RFC3339))}, nil
 	}
 	log.FromContext(ctx).Info("Replacing waiting mover Job", "job", job.Name, "waitedJobs", c.waited+1)

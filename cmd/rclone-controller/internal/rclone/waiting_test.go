@@ -46,6 +46,9 @@ func TestDestinationWaitsForData(t *testing.T) {
 		if rd.Status.LastSyncTime != nil || rd.Status.LatestImage != nil {
 			t.Fatalf("a waiting destination completed: %+v", rd.Status)
 		}
+		if ms := rd.Status.LatestMoverStatus; ms != nil {
+			t.Fatalf("a run that waited moved nothing, latestMoverStatus %+v", ms)
+		}
 		if ev := h.EventsFor(t, ns, rd.Name); len(ev["SynchronizationError"])+len(ev["TransferFailed"]) > 0 {
 			t.Fatalf("waiting is not an error: %v", ev)
 		}
