@@ -8,7 +8,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
 export KUBECONFIG="${KUBECONFIG:-/var/lib/volsync-go-cluster/kubeconfig}"
-SUITES="${E2E_SUITES:-./smoke/... ./rsynctls/... ./rsync/...}"
+SUITES="${E2E_SUITES:-./smoke/... ./rsynctls/... ./rsync/... ./rclone/...}"
 TIMEOUT="${E2E_TIMEOUT:-45m}"
 
 "$ROOT/hack/cluster/deps.sh" >&2   # Debian packages, idempotent
@@ -32,8 +32,10 @@ trap cleanup EXIT
 "$HERE/deploy.sh" local
 cd "$ROOT/e2e"
 set +e
+# -p: every suite at once, -parallel: up to 4 scenarios of each at once (they mostly wait on
+# the cluster; go test defaults both to the number of cores).
 # shellcheck disable=SC2086
-go test -tags e2e -count=1 -timeout "$TIMEOUT" -v $SUITES 2>&1 | tee "${E2E_LOG:-/tmp/volsync-go-e2e.log}"
+go test -tags e2e -count=1 -p 8 -parallel "${E2E_PARALLEL:-4}" -timeout "$TIMEOUT" -v $SUITES 2>&1 | tee "${E2E_LOG:-/tmp/volsync-go-e2e.log}"
 rc=${PIPESTATUS[0]}
 set -e
 exit "$rc"
