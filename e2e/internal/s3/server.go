@@ -85,8 +85,9 @@ func Deploy(t *testing.T, prefix string, withTLS bool) *Server {
 		args = append(args, "--cert", "/tls/"+corev1.TLSCertKey, "--key", "/tls/"+corev1.TLSPrivateKeyKey)
 		mountSecret(&dep.Spec.Template.Spec, tlsSecret, "/tls")
 	}
+	args = append(args, "posix", "/data")
 	ctr := &dep.Spec.Template.Spec.Containers[0]
-	ctr.Args = append(args, "posix", "/data")
+	ctr.Args = args
 	ctr.ReadinessProbe.HTTPGet.Scheme = scheme
 	cluster.Must(t, cluster.C.Create(ctx, dep))
 	cluster.Must(t, cluster.C.Create(ctx, &corev1.Service{

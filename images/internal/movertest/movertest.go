@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -79,6 +80,53 @@ func Build(dir, name, pkgDir string) (string, error) {
 		return "", fmt.Errorf("building %s: %w\n%s", pkgDir, err, out)
 	}
 	return bin, nil
+}
+
+// LinkTools puts the tools of the list, found in PATH, into dir/bin (hard links, or copies
+// across filesystems) and returns dir/bin, for PATH of movers running as another uid: tools
+// built into a private directory (images/hack/gotools.sh caches under $HOME) are out of their
+// reach. dir must be traversable by them (Scratch).
+func LinkTools(dir string, tools ...string) (string, error) {
+	bin := filepath.Join(dir, "bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		return "", err
+	}
+	for _, tool := range tools {
+		src, err := exec.LookPath(tool)
+		if err != nil {
+			return "", err
+		}
+		if src, err = filepath.EvalSymlinks(src); err != nil {
+			return "", err
+		}
+		dst := filepath.Join(bin, tool)
+		if err := os.Link(src, dst); err != nil {
+			if err := copyFile(src, dst); err != nil {
+				return "", fmt.Errorf("linking %s: %w", tool, err)
+			}
+		}
+		if err := os.Chmod(dst, 0o755); err != nil {
+			return "", err
+		}
+	}
+	return bin, nil
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = in.Close() }()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		_ = out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 // Env is one mover's world: its directories and its identity.
