@@ -6,7 +6,6 @@ package main
 // with CI=true a missing tool fails the tests instead of skipping them.
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -41,29 +40,11 @@ func TestMain(m *testing.M) {
 	if missing = movertest.MissingTools("rclone", s3test.Tool); missing != "" {
 		missing += ` (built from the Go module proxy: export PATH="$(images/hack/gotools.sh rclone versitygw):$PATH")`
 	}
-	code, err := setUp(m)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		code = 1
-	}
-	_ = os.RemoveAll(scratchDir)
-	os.Exit(code)
-}
-
-func setUp(m *testing.M) (int, error) {
-	var err error
-	if scratchDir, err = movertest.Scratch("volsync-rclone-test-"); err != nil {
-		return 1, err
-	}
-	if moverBin, err = movertest.Build(scratchDir, "volsync-rclone", "."); err != nil {
-		return 1, err
-	}
-	if missing == "" {
-		if toolsBin, err = movertest.LinkTools(scratchDir, "rclone"); err != nil {
-			return 1, err
-		}
-	}
-	return m.Run(), nil
+	movertest.Main(m, movertest.Setup{Bin: "volsync-rclone", Missing: missing, Scratch: &scratchDir, Mover: &moverBin,
+		Prepare: func() (err error) {
+			toolsBin, err = movertest.LinkTools(scratchDir, "rclone")
+			return err
+		}})
 }
 
 var must = treetest.Must

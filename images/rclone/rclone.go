@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/volsync-go/volsync/images/contract/result"
 	"github.com/volsync-go/volsync/images/internal/proc"
 )
 
@@ -158,18 +159,7 @@ func oneLine(s string) string {
 }
 
 // humanBytes is n in binary units, as rclone prints sizes.
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.3f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+func humanBytes(n int64) string { return result.FormatBytes(n, 3) }
 
 // privateDir makes a directory only this user may enter, in TMPDIR. The caller removes it.
 func privateDir() (string, error) {

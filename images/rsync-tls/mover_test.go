@@ -7,7 +7,6 @@ package main
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -38,18 +37,8 @@ var (
 
 func TestMain(m *testing.M) {
 	missing = movertest.MissingTools("rsync", "stunnel")
-	var err error
 	// Unprivileged movers run as nobody and must reach the binary and their directories.
-	if scratchDir, err = movertest.Scratch("rsync-tls-test-"); err == nil {
-		moverBin, err = movertest.Build(scratchDir, "rsync-tls", ".")
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	_ = os.RemoveAll(scratchDir)
-	os.Exit(code)
+	movertest.Main(m, movertest.Setup{Bin: "rsync-tls", Missing: missing, Scratch: &scratchDir, Mover: &moverBin})
 }
 
 // must panics on a set-up error.

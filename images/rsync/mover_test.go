@@ -45,29 +45,7 @@ func TestMain(m *testing.M) {
 	if _, err := findNSSWrapper(); err != nil {
 		missing += " libnss_wrapper"
 	}
-	code, err := setUp(m)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		code = 1
-	}
-	_ = os.RemoveAll(scratchDir)
-	os.Exit(code)
-}
-
-func setUp(m *testing.M) (int, error) {
-	var err error
-	if scratchDir, err = movertest.Scratch("volsync-rsync-test-"); err != nil {
-		return 1, err
-	}
-	if moverBin, err = movertest.Build(scratchDir, "volsync-rsync", "."); err != nil {
-		return 1, err
-	}
-	if missing == "" {
-		if err := makeKeys(); err != nil {
-			return 1, err
-		}
-	}
-	return m.Run(), nil
+	movertest.Main(m, movertest.Setup{Bin: "volsync-rsync", Missing: missing, Scratch: &scratchDir, Mover: &moverBin, Prepare: makeKeys})
 }
 
 // makeKeys makes the key directories (the controller generates ed25519 keys in Go; the tests

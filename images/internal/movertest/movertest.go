@@ -370,3 +370,47 @@ func must(err error) {
 		panic(err)
 	}
 }
+
+// Setup describes a mover test package's TestMain (Main).
+type Setup struct {
+	// Bin is the name of the mover binary built from the test's package.
+	Bin string
+	// Missing are the tools not found (MissingTools): Prepare is skipped without them, and
+	// the tests that need them fail or skip (RequireTools).
+	Missing string
+	// Scratch and Mover receive the scratch directory (Scratch) and the mover binary's path.
+	Scratch, Mover *string
+	// Prepare runs after the build when no tool is missing (keys, tool links ...).
+	Prepare func() error
+}
+
+// Main is a mover test package's TestMain: it makes a scratch directory every uid may
+// traverse, builds the mover into it, prepares, runs the tests, removes the directory and
+// exits with the tests' code (1 when the set-up failed).
+func Main(m *testing.M, s Setup) {
+	code, err := s.run(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		code = 1
+	}
+	if *s.Scratch != "" {
+		_ = os.RemoveAll(*s.Scratch)
+	}
+	os.Exit(code)
+}
+
+func (s Setup) run(m *testing.M) (int, error) {
+	var err error
+	if *s.Scratch, err = Scratch(s.Bin + "-test-"); err != nil {
+		return 1, err
+	}
+	if *s.Mover, err = Build(*s.Scratch, s.Bin, "."); err != nil {
+		return 1, err
+	}
+	if s.Missing == "" && s.Prepare != nil {
+		if err := s.Prepare(); err != nil {
+			return 1, err
+		}
+	}
+	return m.Run(), nil
+}

@@ -78,15 +78,4 @@ func tail(s string, n int) string {
 	return s[len(s)-n:]
 }
 
-func bytesString(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+func bytesString(n int64) string { return result.FormatBytes(n, 1) }

@@ -93,36 +93,9 @@ func checkDestinationJob(t *testing.T, rd *v1alpha1.ReplicationDestination, job 
 	}
 }
 
-func TestControllerRunsAsDeployed(t *testing.T) { h.RunsAsDeployed(t) }
-
-func TestDeployedRBACSuffices(t *testing.T) { h.DeployedRBACSuffices(t) }
-
-func TestIdleReconcileMakesNoRequest(t *testing.T) { h.IdleReconcileMakesNoRequest(t) }
-
-func TestSourceClone(t *testing.T) { h.SourceClone(t, checkSourceJob) }
-
-func TestSourceSnapshot(t *testing.T) { h.SourceSnapshot(t, checkSourceJob) }
-
-func TestSourceDirect(t *testing.T) { h.SourceDirect(t, checkSourceJob) }
-
-func TestSourceSchedule(t *testing.T) { h.SourceSchedule(t) }
-
-func TestPaused(t *testing.T) { h.Paused(t) }
-
-func TestDestinationSnapshot(t *testing.T) { h.DestinationLifecycle(t, checkDestinationJob) }
-
-func TestDestinationDirectQuietAtRest(t *testing.T) { h.DestinationDirect(t, checkDestinationJob) }
-
-func TestBadVolumeInput(t *testing.T) { h.BadVolumeInput(t) }
-
-func TestMoverFailureBackoff(t *testing.T) { h.MoverFailureBackoff(t) }
-
-func TestOtherMoversIgnored(t *testing.T) { h.OtherMoversIgnored(t) }
-
-func TestStalledJobReplaced(t *testing.T) { h.StalledJobReplaced(t) }
-
-// TestPrivilegedMover: the namespace opt-in runs the mover as root with what restoring
-// ownership and modes needs.
-func TestPrivilegedMover(t *testing.T) {
-	h.PrivilegedMover(t, []corev1.Capability{"CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID"})
+// TestScenarios: the shared scenarios, with the rclone mover's checks; a privileged mover
+// runs as root with what restoring ownership and modes needs.
+func TestScenarios(t *testing.T) {
+	h.Scenarios(t, lifecycle.Checks{Source: checkSourceJob, Destination: checkDestinationJob,
+		PrivilegedCaps: []corev1.Capability{"CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID"}})
 }
