@@ -14,7 +14,7 @@ for deps in images/hack/install-deps.sh; do
 done
 
 # Tools the mover tests run for real, built from the Go module proxy (images/tools.conf;
-# cached after the first build: a cold rclone build takes about 10 minutes on 2 cores).
+# cached after the first build: a cold rclone build takes about 3 minutes on 2 idle cores).
 log "building rclone and the S3 server versitygw (cached after the first run)"
 PATH="$(images/hack/gotools.sh rclone versitygw):$PATH"
 export PATH
