@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 )
 
@@ -35,14 +34,7 @@ type IncompleteError struct {
 }
 
 func (e *IncompleteError) Error() string {
-	quoted := make([]string, len(e.Paths))
-	for i, p := range e.Paths {
-		quoted[i] = strconv.Quote(p)
-	}
-	list := strings.Join(quoted, ", ")
-	if e.Count > len(e.Paths) {
-		list += ", ..."
-	}
+	list := pathList(e.Paths, e.Count)
 	return fmt.Sprintf("%d files differ from the manifest (missing or another size): %s; "+
 		"the source was probably uploading: the next sync will complete it", e.Count, list)
 }

@@ -41,14 +41,7 @@ type UnreadableError struct {
 }
 
 func (e *UnreadableError) Error() string {
-	quoted := make([]string, len(e.Paths))
-	for i, p := range e.Paths {
-		quoted[i] = strconv.Quote(p)
-	}
-	list := strings.Join(quoted, ", ")
-	if e.Count > len(e.Paths) {
-		list += ", ..."
-	}
+	list := pathList(e.Paths, e.Count)
 	n := strconv.Itoa(e.Count) + " entries"
 	if e.Count == 1 {
 		n = "1 entry"
@@ -209,4 +202,17 @@ func readDirNames(dir string) ([]string, error) {
 	}
 	sort.Strings(names)
 	return names, nil
+}
+
+// pathList quotes the first paths of count for a message, "..." standing for the rest.
+func pathList(paths []string, count int) string {
+	quoted := make([]string, len(paths))
+	for i, p := range paths {
+		quoted[i] = strconv.Quote(p)
+	}
+	list := strings.Join(quoted, ", ")
+	if count > len(paths) {
+		list += ", ..."
+	}
+	return list
 }
