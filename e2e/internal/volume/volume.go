@@ -5,7 +5,6 @@ package volume
 import (
 	"context"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -206,17 +205,7 @@ func Digest(t *testing.T, ns, pvc string) string {
 // DigestAs is Digest read as uid:gid.
 func DigestAs(t *testing.T, ns, pvc string, uid, gid int64) string {
 	t.Helper()
-	out := RunAs(t, ns, pvc, uid, gid, manifest)
-	var lines []string
-	for _, l := range strings.Split(out, "\n") {
-		if strings.HasPrefix(l, "entries ") || strings.HasPrefix(l, "digest ") {
-			lines = append(lines, l)
-		}
-	}
-	if len(lines) != 2 {
-		t.Fatalf("manifest of %s/%s: %q", ns, pvc, out)
-	}
-	return strings.Join(lines, "\n")
+	return summary(t, ns, pvc, RunAs(t, ns, pvc, uid, gid, manifest))
 }
 
 // Fill creates the application's PVC, fills it with WriteTree (env sets its size, e.g.
