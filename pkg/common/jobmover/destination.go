@@ -63,7 +63,7 @@ func (s Side) Destination(ctx context.Context, d Destination) (mover.Result, err
 	}
 	j, err := d.Job(pvc)
 	if err != nil {
-		return mover.Result{}, err
+		return pending(err)
 	}
 	if j.Data == nil {
 		j.Data = &jobs.Data{PVC: pvc}

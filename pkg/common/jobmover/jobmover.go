@@ -44,6 +44,9 @@ type Kind struct {
 	BlockSupported bool
 	// UsesProxy: the mover talks to the outside and gets the manager's proxy environment.
 	UsesProxy bool
+	// PlainJobNames: Jobs are named volsync-<src|dst>-<obj>, without the mover's name (restic,
+	// as in the reference).
+	PlainJobNames bool
 	// ProvisionedSuffix ends the name of the destination PVC VolSync provisions,
 	// volsync-<rd>-<suffix> (the reference's: "dst" for the rsync movers, the default, and
 	// "dest" for rclone and restic).
@@ -79,7 +82,12 @@ func NewSide(k Kind, image string, env mover.Env, owner client.Object, role nami
 }
 
 // JobName is the mover Job's name (the reference's: volsync-<mover>-<src|dst>-<obj>, shortened).
-func (s Side) JobName() string { return naming.Job(s.Name, s.Role, s.Owner.GetName()) }
+func (s Side) JobName() string {
+	if s.PlainJobNames {
+		return naming.Job("", s.Role, s.Owner.GetName())
+	}
+	return naming.Job(s.Name, s.Role, s.Owner.GetName())
+}
 
 // PodLabels select the mover pod.
 func (s Side) PodLabels() map[string]string {
@@ -114,7 +122,18 @@ type Job struct {
 	// Decisions are the per-synchronization decisions the Job was built from (Side.Decisions):
 	// stored on the Job, so they hold until it ends.
 	Decisions map[string]string
+	// Tuning changes the Job's retries and the pod's host name.
+	Tuning jobs.Tuning
 }
+
+// PendingError is returned by a Job function that must wait for something VolSync makes (a
+// volume being deleted) before the Job can be built: the step is pending, not failed.
+type PendingError struct {
+	What  string
+	After time.Duration
+}
+
+func (e *PendingError) Error() string { return "waiting for " + e.What }
 
 // Decisions returns the decisions frozen in the running Job, or those decide makes when no Job
 // exists yet. A mover builds its Job from them and passes them in Job.Decisions.
@@ -129,7 +148,7 @@ func (s Side) Spec(j Job, sa string) jobs.Spec {
 		ServiceAccount: sa, Paused: j.Paused, Privileged: s.Env.Privileged, PrivilegedCaps: s.PrivilegedCaps,
 		Data: j.Data, WritableData: s.Role == naming.Destination, Volumes: j.Volumes, Mounts: j.Mounts,
 		Config: j.Config, Labels: s.PodLabels(), Debug: s.Debug(), Direct: Direct(j.CopyMethod),
-		BlockSupported: s.BlockSupported, Decisions: j.Decisions,
+		BlockSupported: s.BlockSupported, Decisions: j.Decisions, Tuning: j.Tuning,
 	}
 	if s.UsesProxy {
 		spec.Proxy = s.Env.ProxyEnv
@@ -159,8 +178,11 @@ func Finish(o jobs.Outcome) (done bool, res mover.Result, err error) {
 	case o.Phase == jobs.Succeeded:
 		if o.Result != nil {
 			res.Transfer = &mover.Transfer{Bytes: o.Result.BytesSent, Files: o.Result.FilesTransferred}
+			res.Details = o.Result.Details
 		}
 		return true, res, nil
+	case o.GaveUp:
+		return false, res, mover.ActionRequired(o.Err, jobs.GiveUpAction)
 	case o.Phase == jobs.Failed || o.Err != nil:
 		return false, res, mover.Retry(o.Err, o.RetryAfter)
 	case o.Phase == jobs.Waiting:
@@ -187,7 +209,7 @@ func (s Side) Source(ctx context.Context, opts v1alpha1.ReplicationSourceVolumeO
 	}
 	j, err := job(pvc)
 	if err != nil {
-		return mover.Result{}, err
+		return pending(err)
 	}
 	if j.Data == nil {
 		j.Data = &jobs.Data{PVC: pvc, ReadOnly: ReadOnly(pvc)}
@@ -198,6 +220,15 @@ func (s Side) Source(ctx context.Context, opts v1alpha1.ReplicationSourceVolumeO
 	}
 	res.Completed = true
 	return res, nil
+}
+
+// pending turns a PendingError into a pending result; other errors stay errors.
+func pending(err error) (mover.Result, error) {
+	var p *PendingError
+	if errors.As(err, &p) {
+		return mover.Pending(p.After), nil
+	}
+	return mover.Result{}, err
 }
 
 // Cleanup removes the iteration's temporaries (the Job, point-in-time copies).

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -101,15 +102,36 @@ type Spec struct {
 	// the spec hash, so where the pod runs is decided once per Job.
 	NodeSelector map[string]string
 	Tolerations  []corev1.Toleration
-	BackoffLimit *int32
 	Debug        bool
 	// Decisions are the per-synchronization decisions the pod was built from (Runner.Decisions);
 	// they are stored on the Job so a later reconcile reuses them instead of deciding again.
 	Decisions map[string]string
+	Tuning
 
 	// placeWith is the first PVC moverVolume (CheckMoverVolumes): a mover nothing else places
 	// runs next to its users.
 	placeWith *corev1.PersistentVolumeClaim
+}
+
+// Tuning is what a mover may change of its Job's retries and pod identity.
+type Tuning struct {
+	// BackoffLimit is how many times Kubernetes retries a failed pod (default
+	// DefaultBackoffLimit).
+	BackoffLimit *int32
+	// Hostname is the pod's host name (default: the pod's name). restic records it in its
+	// repository locks: pods of one object sharing it recognise their predecessors' locks.
+	Hostname string
+	// FailFast are exit codes of the mover container meaning that running the same pod again
+	// cannot help (a wrong password): the Job fails at the first such exit (a pod failure
+	// policy) instead of retrying its pod BackoffLimit times.
+	FailFast []int32
+	// GiveUpAfter, when > 0, is how many Jobs of one synchronization may fail fast (FailFast)
+	// before the Runner stops replacing them (Outcome.GaveUp): the user must act. A new Job
+	// starts when ResumeKey changes.
+	GiveUpAfter int
+	// ResumeKey identifies the configuration a Job runs with (the object's generation, the
+	// versions of the Secrets it reads); stored on the Job (ResumeKeyAnnotation).
+	ResumeKey string
 }
 
 // Build returns the Job for a Spec: a pure function, table-tested without a client.
@@ -133,6 +155,18 @@ func Build(s Spec) *batchv1.Job {
 	}
 	job.Labels[v1alpha1.CleanupLabel] = string(s.Owner.GetUID())
 	setDecisions(job, s.Decisions)
+	if s.ResumeKey != "" {
+		job.Annotations[ResumeKeyAnnotation] = s.ResumeKey
+	}
+	if len(s.FailFast) > 0 {
+		job.Spec.PodFailurePolicy = &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{{
+			Action: batchv1.PodFailurePolicyActionFailJob,
+			OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{
+				ContainerName: ptr.To(s.Container), Operator: batchv1.PodFailurePolicyOnExitCodesOpIn,
+				Values: slices.Sorted(slices.Values(s.FailFast)),
+			},
+		}}}
+	}
 	return job
 }
 
@@ -240,6 +274,7 @@ func PodTemplate(s Spec) corev1.PodTemplateSpec {
 			NodeSelector:                  s.NodeSelector,
 			Tolerations:                   s.Tolerations,
 			TerminationGracePeriodSeconds: ptr.To(int64(10)),
+			Hostname:                      s.Hostname,
 		},
 	}
 	if s.Config != nil && s.Config.MoverAffinity != nil {

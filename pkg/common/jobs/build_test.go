@@ -2,9 +2,11 @@ package jobs
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -360,5 +362,26 @@ func TestPodTemplateIsTheJobsPod(t *testing.T) {
 	}
 	if pod.Labels["team"] != "a" || pod.Spec.SecurityContext == nil || len(pod.Spec.Containers) != 1 {
 		t.Fatalf("template incomplete: %+v", pod)
+	}
+}
+
+// TestBuildTuning: a mover's host name, fail-fast exit codes (a pod failure policy on its
+// container) and resume key; none of them by default.
+func TestBuildTuning(t *testing.T) {
+	job := Build(baseSpec())
+	if job.Spec.PodFailurePolicy != nil || job.Spec.Template.Spec.Hostname != "" || job.Annotations[ResumeKeyAnnotation] != "" {
+		t.Fatalf("tuning without asking: %+v", job)
+	}
+	s := baseSpec()
+	s.Tuning = Tuning{BackoffLimit: ptr.To[int32](8), Hostname: "volsync-src-1", FailFast: []int32{4, 3}, GiveUpAfter: 3, ResumeKey: "7/42"}
+	job = Build(s)
+	p := job.Spec.PodFailurePolicy
+	if p == nil || len(p.Rules) != 1 || p.Rules[0].Action != batchv1.PodFailurePolicyActionFailJob ||
+		*p.Rules[0].OnExitCodes.ContainerName != s.Container || p.Rules[0].OnExitCodes.Operator != batchv1.PodFailurePolicyOnExitCodesOpIn ||
+		!slices.Equal(p.Rules[0].OnExitCodes.Values, []int32{3, 4}) {
+		t.Errorf("pod failure policy %+v", p)
+	}
+	if job.Spec.Template.Spec.Hostname != "volsync-src-1" || *job.Spec.BackoffLimit != 8 || job.Annotations[ResumeKeyAnnotation] != "7/42" {
+		t.Errorf("job %+v", job)
 	}
 }

@@ -93,6 +93,9 @@ type Outcome struct {
 	RetryAfter time.Duration
 	// Waiting says what a Waiting mover waits for, and when it looks again.
 	Waiting string
+	// GaveUp: Phase Failed, and no new Job starts until the user acts (Spec.GiveUpAfter);
+	// Err says why.
+	GaveUp bool
 }
 
 // Runner runs mover Jobs.
@@ -231,6 +234,9 @@ func truncate(s string, n int) string {
 
 // failedJob reports a Job that ran out of pod retries and replaces it once its delay passed.
 func (r Runner) failedJob(ctx context.Context, s Spec, job *batchv1.Job, failedJobs int) (Outcome, error) {
+	if givingUp(s, job, failedJobs) {
+		return r.gaveUp(ctx, s, job, failedJobs)
+	}
 	res, raw := r.podResult(ctx, job, corev1.PodFailed)
 	reason := ErrorText(res, raw)
 	failedAt := job.CreationTimestamp.Time

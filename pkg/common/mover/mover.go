@@ -28,6 +28,9 @@ type Result struct {
 	MoverStatus *v1alpha1.MoverStatus
 	// Transfer is what a completed run moved; the state machine adds it to the metrics.
 	Transfer *Transfer
+	// Details are the completed run's mover-specific facts (images/contract/result), e.g.
+	// whether a restic run pruned the repository, for the mover's own status.
+	Details map[string]string
 	// InSync is set by a steady mover, one that never completes (a Deployment that keeps the
 	// data in sync): whether the data is in sync right now, as the mover itself reports it.
 	// The state machine records lastSyncTime when it becomes true and drives

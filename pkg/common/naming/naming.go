@@ -57,6 +57,9 @@ func MoverServiceAccount(role Role, obj string) string {
 
 // Job names a mover Job: volsync-<mover>-<src|dst>-<obj>, shortened.
 func Job(mover string, role Role, obj string) string {
+	if mover == "" {
+		return Short("volsync-"+role.Abbrev()+"-", obj)
+	}
 	return Short("volsync-"+mover+"-"+role.Abbrev()+"-", obj)
 }
 

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
@@ -149,4 +151,28 @@ func (o Owned) existing(ctx context.Context, c client.Client, s *corev1.Secret) 
 func equal(a, b map[string][]byte) bool {
 	return slices.Equal(slices.Sorted(maps.Keys(a)), slices.Sorted(maps.Keys(b))) &&
 		!slices.ContainsFunc(slices.Collect(maps.Keys(a)), func(k string) bool { return !bytes.Equal(a[k], b[k]) })
+}
+
+// KeyRefs passes keys of Secret s to a mover as environment variables of the same names, by
+// reference (values never appear in the Job). They are optional: a key removed later does not
+// keep the pod from starting.
+func KeyRefs(s *corev1.Secret, keys ...string) []corev1.EnvVar {
+	env := make([]corev1.EnvVar, 0, len(keys))
+	for _, k := range keys {
+		env = append(env, corev1.EnvVar{Name: k, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+			LocalObjectReference: corev1.LocalObjectReference{Name: s.Name}, Key: k, Optional: ptr.To(true)}}})
+	}
+	return env
+}
+
+// KeysWithPrefix lists, sorted, the keys of Secret s that start with prefix, except those of
+// skip.
+func KeysWithPrefix(s *corev1.Secret, prefix string, skip map[string]bool) []string {
+	var keys []string
+	for _, k := range slices.Sorted(maps.Keys(s.Data)) {
+		if strings.HasPrefix(k, prefix) && !skip[k] {
+			keys = append(keys, k)
+		}
+	}
+	return keys
 }

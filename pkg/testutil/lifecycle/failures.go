@@ -94,11 +94,16 @@ func (h *Harness) OtherMoversIgnored(t *testing.T) {
 	ctx := Context(t)
 	ns := h.Namespace(t, nil)
 	h.SourcePVC(t, ns, "data")
-	rs := &v1alpha1.ReplicationSource{
-		ObjectMeta: metav1.ObjectMeta{Name: "restic", Namespace: ns},
-		Spec: v1alpha1.ReplicationSourceSpec{SourcePVC: "data",
-			Restic: &v1alpha1.ReplicationSourceResticSpec{Repository: "repo"}},
+	// The other mover is restic, or rclone when restic is the one under test.
+	other := "restic"
+	spec := v1alpha1.ReplicationSourceSpec{SourcePVC: "data",
+		Restic: &v1alpha1.ReplicationSourceResticSpec{Repository: "repo"}}
+	if h.Builder.HandlesSource(&v1alpha1.ReplicationSource{Spec: spec}) {
+		other = "rclone"
+		spec.Restic, spec.Rclone = nil, &v1alpha1.ReplicationSourceRcloneSpec{RcloneSpec: v1alpha1.RcloneSpec{
+			RcloneConfig: ptr.To("cfg"), RcloneConfigSection: ptr.To("s"), RcloneDestPath: ptr.To("b/p")}}
 	}
+	rs := &v1alpha1.ReplicationSource{ObjectMeta: metav1.ObjectMeta{Name: other, Namespace: ns}, Spec: spec}
 	h.Create(t, rs)
 	// An object of this mover created after it in the same namespace is handled; by then the
 	// restic one would have been too if the filter let it through.
@@ -114,11 +119,13 @@ func (h *Harness) OtherMoversIgnored(t *testing.T) {
 		}
 		return nil
 	})
-	Must(t, h.Get(ctx, ns, "restic", rs))
+	Must(t, h.Get(ctx, ns, other, rs))
 	if rs.Status != nil {
-		t.Fatalf("the %s controller wrote a restic object's status: %+v", h.Builder.Name(), rs.Status)
+		t.Fatalf("the %s controller wrote a %s object's status: %+v", h.Builder.Name(), other, rs.Status)
 	}
-	h.Absent(t, ns, h.JobName(naming.Source, "restic"), &batchv1.Job{}, "a Job was made for a restic object")
+	for _, name := range []string{naming.Job("", naming.Source, other), naming.Job(other, naming.Source, other)} {
+		h.Absent(t, ns, name, &batchv1.Job{}, "a Job was made for a "+other+" object")
+	}
 }
 
 // StalledJobReplaced: a Job that never gets a pod (here no one plays the Job controller for

@@ -58,6 +58,8 @@ type Config struct {
 	// ProvisionedSuffix ends the name of a provisioned destination PVC, volsync-<rd>-<suffix>
 	// (jobmover.Kind.ProvisionedSuffix; default "dst").
 	ProvisionedSuffix string
+	// PlainJobNames: the mover's Jobs are volsync-<src|dst>-<obj> (jobmover.Kind.PlainJobNames).
+	PlainJobNames bool
 }
 
 // Harness is a running API server with the controller under test.
@@ -149,6 +151,9 @@ func ComponentDir(root, component string) string {
 
 // JobName is the name of the mover Job (and destination Service) of obj on side role.
 func (h *Harness) JobName(role naming.Role, obj string) string {
+	if h.PlainJobNames {
+		return naming.Job("", role, obj)
+	}
 	return naming.Job(h.Builder.Name(), role, obj)
 }
 

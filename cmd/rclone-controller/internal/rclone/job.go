@@ -2,9 +2,6 @@ package rclone
 
 import (
 	"context"
-	"maps"
-	"slices"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/utils/ptr"
@@ -67,20 +64,10 @@ func (s side) job(ctx context.Context, direction string, paused bool, method v1a
 	return j, nil
 }
 
-// secretEnv passes every RCLONE_* key of the configuration Secret to the mover, by reference
-// (values never appear in the Job), sorted; rclone reads RCLONE_<FLAG> as --<flag>. Optional,
-// so a key removed later does not keep the pod from starting. The controller's own variables
-// come after them and win.
+// secretEnv passes every RCLONE_* key of the configuration Secret to the mover (rclone reads
+// RCLONE_<FLAG> as --<flag>), sorted. The controller's own variables come after them and win.
 func secretEnv(s *corev1.Secret) []corev1.EnvVar {
-	var env []corev1.EnvVar
-	for _, k := range slices.Sorted(maps.Keys(s.Data)) {
-		if !strings.HasPrefix(k, rclonecontract.SecretEnvPrefix) || reserved[k] {
-			continue
-		}
-		env = append(env, corev1.EnvVar{Name: k, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
-			LocalObjectReference: corev1.LocalObjectReference{Name: s.Name}, Key: k, Optional: ptr.To(true)}}})
-	}
-	return env
+	return secrets.KeyRefs(s, secrets.KeysWithPrefix(s, rclonecontract.SecretEnvPrefix, reserved)...)
 }
 
 // reserved are the variables the controller sets itself: a Secret key of the same name is
