@@ -84,6 +84,7 @@ var controllers = []struct{ overlay, name, image string }{
 	{"rsync-tls", "volsync-rsync-tls", "rsync-tls"},
 	{"rsync", "volsync-rsync", "rsync"},
 	{"rclone", "volsync-rclone", "rclone"},
+	{"restic", "volsync-restic", "restic"},
 }
 
 func TestLocalOverlayUsesLocalImages(t *testing.T) {
