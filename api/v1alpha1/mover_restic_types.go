@@ -51,9 +51,12 @@ type ResticRetainPolicy struct {
 	// +optional
 	// +kubebuilder:validation:Minimum=0
 	Yearly *int32 `json:"yearly,omitempty"`
-	// within keeps every snapshot taken within this duration of the newest (e.g. 3d12h).
+	// within keeps every snapshot taken within this duration of the newest (e.g. 3d12h):
+	// whole numbers of years (y), months (m), weeks (w, passed to restic as 7 days), days (d)
+	// and hours (h).
 	// +optional
 	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:Pattern=`^([0-9]+[ymwdh])+$`
 	Within *string `json:"within,omitempty"`
 	// last keeps this many of the newest snapshots. It takes a number or a string of digits.
 	// +optional

@@ -66,6 +66,7 @@ type ReplicationSourceStatus struct {
 // +kubebuilder:printcolumn:name="Last sync",type="string",format="date-time",JSONPath=".status.lastSyncTime"
 // +kubebuilder:printcolumn:name="Duration",type="string",JSONPath=".status.lastSyncDuration"
 // +kubebuilder:printcolumn:name="Next sync",type="string",format="date-time",JSONPath=".status.nextSyncTime"
+// +kubebuilder:printcolumn:name="Last pruned",type="string",format="date-time",JSONPath=".status.restic.lastPruned",priority=1
 type ReplicationSource struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`

@@ -33,7 +33,8 @@ func TestCRDShape(t *testing.T) {
 		plural, kind string
 		columns      []string
 	}{
-		{"replicationsources", "ReplicationSource", []string{"Source", "Last sync", "Duration", "Next sync"}},
+		// The reference's columns, then (kubectl get -o wide) when restic last pruned.
+		{"replicationsources", "ReplicationSource", []string{"Source", "Last sync", "Duration", "Next sync", "Last pruned"}},
 		{"replicationdestinations", "ReplicationDestination", []string{"Last sync", "Duration", "Next sync"}},
 	} {
 		t.Run(tc.plural, func(t *testing.T) {

@@ -82,6 +82,7 @@ var invalidCases = []invalidCase{
 	{"restic-retain-negative", rs, "sourcePVC: data\nrestic:\n  repository: repo\n  retain:\n    daily: -2\n", "spec.restic.retain.daily", "greater than or equal to 0"},
 	{"restic-retain-last-words", rs, "sourcePVC: data\nrestic:\n  repository: repo\n  retain:\n    last: five\n", "spec.restic.retain.last", "last must be a non-negative whole number"},
 	{"restic-retain-last-negative", rs, "sourcePVC: data\nrestic:\n  repository: repo\n  retain:\n    last: -1\n", "spec.restic.retain.last", "last must be a non-negative whole number"},
+	{"restic-retain-within-words", rs, "sourcePVC: data\nrestic:\n  repository: repo\n  retain:\n    within: 3 days\n", "spec.restic.retain.within", "should match"},
 	{"restic-prune-negative", rs, "sourcePVC: data\nrestic:\n  repository: repo\n  pruneIntervalDays: -7\n", "spec.restic.pruneIntervalDays", "greater than or equal to 0"},
 	{"restic-no-repository", rs, "sourcePVC: data\nrestic:\n  copyMethod: Clone\n", "spec.restic.repository", "Required value"},
 	{"rclone-no-config", rs, "sourcePVC: data\nrclone:\n  rcloneConfigSection: s\n  rcloneDestPath: p\n", "spec.rclone.rcloneConfig", "rcloneConfig (the name of a Secret holding rclone.conf) is required"},

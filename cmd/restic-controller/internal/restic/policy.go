@@ -106,7 +106,7 @@ func forgetOptions(r *v1alpha1.ResticRetainPolicy) string {
 		}
 	}
 	if r.Within != nil {
-		opts = append(opts, "--keep-within", *r.Within)
+		opts = append(opts, "--keep-within", within(*r.Within))
 	}
 	if r.Last != nil {
 		opts = append(opts, "--keep-last", r.Last.String())
@@ -122,4 +122,37 @@ func forgetOptions(r *v1alpha1.ResticRetainPolicy) string {
 func lockHost(role naming.Role, namespace, name string) string {
 	sum := sha256.Sum256([]byte(namespace + "/" + name + "/" + role.Abbrev()))
 	return resticcontract.LockHostPrefix + role.Abbrev() + "-" + hex.EncodeToString(sum[:])[:16]
+}
+
+// within is a keep-within duration as restic reads it: restic knows years, months, days and
+// hours (y, m, d, h), not the weeks the reference's documentation uses ("3w15h"), which the
+// CRD accepts and which become days here. Units keep their order; weeks join the days.
+func within(d string) string {
+	var out strings.Builder
+	weeks, days, dayPos := 0, 0, -1
+	n := 0
+	for _, r := range d {
+		switch {
+		case r >= '0' && r <= '9':
+			n = n*10 + int(r-'0')
+			continue
+		case r == 'w':
+			weeks += n
+		case r == 'd':
+			days += n
+		default:
+			out.WriteString(strconv.Itoa(n) + string(r))
+			n = 0
+			continue
+		}
+		if dayPos < 0 {
+			dayPos = out.Len()
+		}
+		n = 0
+	}
+	if dayPos < 0 {
+		return out.String()
+	}
+	s := out.String()
+	return s[:dayPos] + strconv.Itoa(7*weeks+days) + "d" + s[dayPos:]
 }

@@ -36,6 +36,16 @@ func TestForgetOptions(t *testing.T) {
 	}
 }
 
+// TestWithin: weeks (the reference's documented "3w15h") become days restic understands.
+func TestWithin(t *testing.T) {
+	for in, want := range map[string]string{"3d12h": "3d12h", "3w15h": "21d15h", "1y2m": "1y2m", "1w2d": "9d",
+		"2d1w": "9d", "1y1w3h": "1y7d3h", "12h": "12h"} {
+		if got := within(in); got != want {
+			t.Errorf("within(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestSourceDecisions(t *testing.T) {
 	created := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	day := 24 * time.Hour
