@@ -13,6 +13,7 @@ import (
 
 	"github.com/volsync-go/volsync/images/contract/rclone"
 	"github.com/volsync-go/volsync/images/contract/result"
+	"github.com/volsync-go/volsync/images/internal/moverlog"
 )
 
 // Exit codes.
@@ -32,7 +33,7 @@ const lostFound = "lost+found"
 func Main(getenv func(string) string, environ []string, stdout, stderr io.Writer) int {
 	start := time.Now()
 	redact := NewRedactor(orDefault(getenv(rclone.EnvConfig), rclone.ConfigDir+"/"+rclone.ConfigKey), environ)
-	log := NewLogger(stdout, redact)
+	log := moverlog.NewLogger(stdout, redact)
 	resultPath := orDefault(getenv(result.PathEnv), result.DefaultPath)
 	finish := func(r result.Result, code int) int {
 		r.Error = redact.Mask(r.Error)
@@ -68,7 +69,7 @@ func Main(getenv func(string) string, environ []string, stdout, stderr io.Writer
 // job is one run's state.
 type job struct {
 	cfg    Config
-	log    *Logger
+	log    *moverlog.Logger
 	rclone *Rclone
 	tmp    string
 }

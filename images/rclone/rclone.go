@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/volsync-go/volsync/images/contract/result"
+	"github.com/volsync-go/volsync/images/internal/moverlog"
 	"github.com/volsync-go/volsync/images/internal/proc"
 )
 
@@ -22,12 +23,12 @@ type Rclone struct {
 	Env []string
 	// Args come before every command's own: configuration, logging, CA.
 	Args []string
-	Log  *Logger
+	Log  *moverlog.Logger
 }
 
 // NewRclone finds rclone in PATH and builds the arguments every run shares. cacheDir is a
 // writable directory for rclone's cache (the root filesystem is read-only).
-func NewRclone(c Config, cacheDir string, log *Logger) (*Rclone, error) {
+func NewRclone(c Config, cacheDir string, log *moverlog.Logger) (*Rclone, error) {
 	bin, err := exec.LookPath("rclone")
 	if err != nil {
 		return nil, fmt.Errorf("rclone not found in PATH: %w", err)

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/volsync-go/volsync/images/contract/mover"
+	"github.com/volsync-go/volsync/images/contract/restic"
+)
+
+// defaultRetryDelay is how long a retried command waits for another holder's lock to go
+// (restic's --retry-lock); mover.EnvRetryDelay overrides it.
+const defaultRetryDelay = time.Minute
+
+// Config is the mover's configuration, from its arguments and environment.
+type Config struct {
+	// Actions are the arguments, in order (restic.Action*).
+	Actions    []string
+	Repository string
+	CacheDir   string
+	DataDir    string
+	// ForgetOptions are FORGET_OPTIONS' words (none: no retention policy is applied).
+	ForgetOptions []string
+	// RestoreAsOf is RESTORE_AS_OF (zero: none).
+	RestoreAsOf    time.Time
+	SelectPrevious int
+	// RestoreOptions are RESTORE_OPTIONS' words.
+	RestoreOptions []string
+	CustomCA       string
+	Debug          bool
+	// Privileged: PRIVILEGED_MOVER is set and the mover runs as root (owners are restored).
+	Privileged bool
+	// PrivilegedIgnored: PRIVILEGED_MOVER is set but the mover is not root.
+	PrivilegedIgnored bool
+	RetryDelay        time.Duration
+	// Hostname is the mover's host name, which restic records in its locks.
+	Hostname string
+	// Env is restic's environment.
+	Env []string
+}
+
+// usageError is a configuration the mover cannot run with: nothing was done.
+type usageError struct{ error }
+
+// LoadConfig reads the configuration. A missing required variable is an error; a malformed
+// value or an unknown action is a usageError.
+func LoadConfig(args []string, getenv func(string) string, environ []string) (Config, error) {
+	c := Config{
+		Repository: getenv(restic.EnvRepository),
+		CacheDir:   getenv(restic.EnvCacheDir),
+		DataDir:    orDefault(getenv(mover.EnvDataDir), mover.DataDir),
+		CustomCA:   getenv(restic.EnvCustomCA),
+		Debug:      isTrue(getenv(mover.EnvDebug)),
+		RetryDelay: defaultRetryDelay,
+	}
+	for _, name := range []string{restic.EnvRepository, restic.EnvPassword, restic.EnvCacheDir} {
+		if getenv(name) == "" {
+			return c, fmt.Errorf("%s must be defined (the repository Secret's key or the controller's variable)", name)
+		}
+	}
+	if len(args) == 0 {
+		return c, usageError{fmt.Errorf("no action: want one or more of %s, %s, %s, %s", restic.ActionUnlock, restic.ActionBackup, restic.ActionPrune, restic.ActionRestore)}
+	}
+	for _, a := range args {
+		switch a {
+		case restic.ActionUnlock, restic.ActionBackup, restic.ActionPrune, restic.ActionRestore:
+			c.Actions = append(c.Actions, a)
+		default:
+			return c, usageError{fmt.Errorf("unknown operation: %q", a)}
+		}
+	}
+	c.ForgetOptions = strings.Fields(getenv(restic.EnvForgetOptions))
+	c.RestoreOptions = strings.Fields(getenv(restic.EnvRestoreOptions))
+	if v := strings.TrimSpace(getenv(restic.EnvRestoreAsOf)); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return c, usageError{fmt.Errorf("%s %q is not an RFC 3339 time: %w", restic.EnvRestoreAsOf, v, err)}
+		}
+		c.RestoreAsOf = t
+	}
+	if v := strings.TrimSpace(getenv(restic.EnvSelectPrevious)); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return c, usageError{fmt.Errorf("%s %q is not a whole number", restic.EnvSelectPrevious, v)}
+		}
+		c.SelectPrevious = n
+	}
+	if v := getenv(mover.EnvRetryDelay); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return c, usageError{fmt.Errorf("%s %q is not a positive duration", mover.EnvRetryDelay, v)}
+		}
+		c.RetryDelay = d
+	}
+	if getenv(mover.EnvPrivileged) == "1" {
+		c.Privileged = os.Geteuid() == 0
+		c.PrivilegedIgnored = !c.Privileged
+	}
+	var err error
+	if c.Hostname, err = os.Hostname(); err != nil {
+		return c, fmt.Errorf("reading the host name: %w", err)
+	}
+	// restic prints a progress message every 10 s (it is the mover's log).
+	c.Env = append(append([]string{}, environ...), "RESTIC_PROGRESS_FPS=0.1")
+	return c, nil
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func isTrue(v string) bool { return v == "1" || strings.EqualFold(v, "true") }

@@ -1,0 +1,7 @@
+package main
+
+import "os"
+
+func main() {
+	os.Exit(Main(os.Args[1:], os.Getenv, os.Environ(), os.Stdout, os.Stderr))
+}

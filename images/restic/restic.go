@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"strings"
+	"sync"
+
+	"github.com/volsync-go/volsync/images/contract/result"
+	"github.com/volsync-go/volsync/images/internal/moverlog"
+	"github.com/volsync-go/volsync/images/internal/proc"
+)
+
+// restic's exit codes (restic 0.18, cmd/restic/main.go).
+const (
+	rcFatal        = 1
+	rcIncomplete   = 3 // backup: some source data could not be read
+	rcNoRepository = 10
+	rcLocked       = 11
+	rcWrongKey     = 12
+)
+
+// keepErrors bounds the error messages of one restic run kept to explain a failure.
+const keepErrors = 200
+
+// Restic runs the restic binary with the mover's settings and reads its JSON output.
+type Restic struct {
+	Bin string
+	Env []string
+	// Args come before every command's own: JSON output, cache, CA.
+	Args []string
+	Log  *moverlog.Logger
+}
+
+// NewRestic finds restic in PATH and builds the arguments every run shares.
+func NewRestic(c Config, log *moverlog.Logger) (*Restic, error) {
+	bin, err := exec.LookPath("restic")
+	if err != nil {
+		return nil, fmt.Errorf("restic not found in PATH: %w", err)
+	}
+	args := []string{"--json", "--cache-dir", c.CacheDir}
+	if c.CustomCA != "" {
+		args = append(args, "--cacert", c.CustomCA)
+	}
+	return &Restic{Bin: bin, Env: c.Env, Args: args, Log: log}, nil
+}
+
+// Call is one restic command.
+type Call struct {
+	// Args are the command and its arguments.
+	Args []string
+	// Dir is its working directory ("": the mover's).
+	Dir string
+	// Quiet keeps its plain stdout (listings) out of the log.
+	Quiet bool
+	// Abort, when set, stops restic at the first message it returns true for (a problem that
+	// restic's backend retries for up to 15 minutes but that cannot go away by itself).
+	Abort func(msg string) bool
+}
+
+// Run is the outcome of one restic command.
+type Run struct {
+	// RC is restic's exit code (-1: killed).
+	RC int
+	// Exit is the message of restic's exit error ("" on success).
+	Exit string
+	// Errors are restic's error messages and warnings ("item: message"), at most keepErrors.
+	Errors []string
+	// Items are the paths of the items restic reported errors for.
+	Items []string
+	// Summary is the raw JSON of restic's summary message (backup, restore).
+	Summary json.RawMessage
+	// Stdout is its plain (not a JSON message) output: listings.
+	Stdout []string
+	// Aborted is the message that made the mover stop restic (Call.Abort).
+	Aborted string
+}
+
+// message is one of restic's JSON messages.
+type message struct {
+	MessageType string `json:"message_type"`
+	Message     string `json:"message"`
+	Code        int    `json:"code"`
+	Error       *struct {
+		Message string `json:"message"`
+	} `json:"error"`
+	During string `json:"during"`
+	Item   string `json:"item"`
+	// status
+	PercentDone float64 `json:"percent_done"`
+	TotalFiles  int64   `json:"total_files"`
+	FilesDone   int64   `json:"files_done"`
+	TotalBytes  int64   `json:"total_bytes"`
+	BytesDone   int64   `json:"bytes_done"`
+}
+
+// Exec runs one restic command. err is set only when restic did not run or the mover is being
+// stopped; a failed command is a Run with a non-zero RC.
+func (r *Restic) Exec(ctx context.Context, c Call) (*Run, error) {
+	run := &Run{}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cmd := exec.Command(r.Bin, append(append([]string{}, r.Args...), c.Args...)...)
+	cmd.Env, cmd.Dir = r.Env, c.Dir
+	var mu sync.Mutex
+	line := func(l string) {
+		mu.Lock()
+		defer mu.Unlock()
+		if msg := r.line(run, c, l); msg != "" && c.Abort != nil && run.Aborted == "" && c.Abort(msg) {
+			run.Aborted = msg
+			cancel()
+		}
+	}
+	rc, err := proc.Run(runCtx, cmd, line, line)
+	run.RC = rc
+	if ctx.Err() != nil {
+		return run, ctx.Err()
+	}
+	if err != nil && rc == -1 && run.Aborted == "" {
+		return run, fmt.Errorf("running restic: %w", err)
+	}
+	return run, nil
+}
+
+// line handles one line of restic's output: it logs it and keeps what the mover needs. It
+// returns the error message the line carries, if any.
+func (r *Restic) line(run *Run, c Call, l string) string {
+	var m message
+	if !strings.HasPrefix(l, "{") || json.Unmarshal([]byte(l), &m) != nil || m.MessageType == "" {
+		if strings.Contains(l, "returned error, retrying") || strings.HasPrefix(l, "Warning:") ||
+			strings.HasPrefix(l, "Fatal:") || strings.Contains(l, "error") {
+			r.Log.Printf("restic: %s", l)
+			run.addError(l)
+			return l
+		}
+		if len(run.Stdout) < 1<<20 {
+			run.Stdout = append(run.Stdout, l)
+		}
+		if !c.Quiet {
+			r.Log.Printf("restic: %s", l)
+		}
+		return ""
+	}
+	switch m.MessageType {
+	case "status":
+		r.Log.Printf("restic: progress: %.0f%% done, %d/%d files, %s/%s", 100*m.PercentDone, m.FilesDone, m.TotalFiles,
+			result.FormatBytes(m.BytesDone, 1), result.FormatBytes(m.TotalBytes, 1))
+	case "summary":
+		run.Summary = json.RawMessage(l)
+	case "exit_error":
+		run.Exit = strings.TrimSpace(m.Message)
+		r.Log.Printf("restic: exit %d: %s", m.Code, oneLine(run.Exit))
+		return run.Exit
+	case "error":
+		msg := ""
+		if m.Error != nil {
+			msg = m.Error.Message
+		}
+		if m.Item != "" {
+			msg = m.Item + ": " + msg
+			if len(run.Items) < keepErrors {
+				run.Items = append(run.Items, m.Item)
+			}
+		}
+		r.Log.Printf("restic: error during %s: %s", m.During, oneLine(msg))
+		run.addError(msg)
+		return msg
+	case "verbose_status":
+	default:
+		if !c.Quiet {
+			r.Log.Printf("restic: %s", l)
+		}
+	}
+	return ""
+}
+
+func (run *Run) addError(msg string) {
+	if len(run.Errors) < keepErrors {
+		run.Errors = append(run.Errors, msg)
+	}
+}
+
+// all is every message of the run, for classification.
+func (run *Run) all() string {
+	return run.Exit + "\n" + strings.Join(run.Errors, "\n")
+}
+
+// lastError is the run's own word on its failure: the first line of its exit message, else
+// its last error message.
+func (run *Run) lastError() string {
+	if run.Exit != "" {
+		return oneLine(strings.SplitN(run.Exit, "\n", 2)[0])
+	}
+	if n := len(run.Errors); n > 0 {
+		return oneLine(run.Errors[n-1])
+	}
+	return fmt.Sprintf("restic exit %d", run.RC)
+}
+
+// oneLine joins a multi-line message.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
+}
