@@ -125,19 +125,24 @@ func RunAs(t *testing.T, ns, pvc string, uid, gid int64, script string) string {
 // user, and waits for it to run: the volume is in use (and, if RWO, tied to its node).
 func StartApp(t *testing.T, ns, pvc string) *corev1.Pod {
 	t.Helper()
+	return startPod(t, podWithVolume(ns, "app", pvc, AppUID, AppGID, "/bin/sh", "-c", "sleep 100000"), "app")
+}
+
+// startPod creates a pod and waits for it to run; what names it in messages.
+func startPod(t *testing.T, pod *corev1.Pod, what string) *corev1.Pod {
+	t.Helper()
 	ctx := cluster.Ctx(t, podTimeout)
-	app := podWithVolume(ns, "app", pvc, AppUID, AppGID, "/bin/sh", "-c", "sleep 100000")
-	cluster.Must(t, cluster.C.Create(ctx, app))
-	cluster.Eventually(t, podTimeout, "app running", func() error {
-		if err := cluster.C.Get(ctx, client.ObjectKeyFromObject(app), app); err != nil {
+	cluster.Must(t, cluster.C.Create(ctx, pod))
+	cluster.Eventually(t, podTimeout, what+" running", func() error {
+		if err := cluster.C.Get(ctx, client.ObjectKeyFromObject(pod), pod); err != nil {
 			return err
 		}
-		if app.Status.Phase != corev1.PodRunning {
-			return fmt.Errorf("phase %s", app.Status.Phase)
+		if pod.Status.Phase != corev1.PodRunning {
+			return fmt.Errorf("phase %s", pod.Status.Phase)
 		}
 		return nil
 	})
-	return app
+	return pod
 }
 
 // WriteTree fills a volume with a mixed tree: nested dirs, symlinks, hardlinks, an empty dir,
