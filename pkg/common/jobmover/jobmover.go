@@ -126,6 +126,14 @@ type Job struct {
 	Tuning jobs.Tuning
 }
 
+// Mount adds a volume, where the mover sees it and the environment that points the mover at it
+// (a custom CA bundle, a credentials file).
+func (j *Job) Mount(v corev1.Volume, m corev1.VolumeMount, env ...corev1.EnvVar) {
+	j.Volumes = append(j.Volumes, v)
+	j.Mounts = append(j.Mounts, m)
+	j.Env = append(j.Env, env...)
+}
+
 // PendingError is returned by a Job function that must wait for something VolSync makes (a
 // volume being deleted) before the Job can be built: the step is pending, not failed.
 type PendingError struct {

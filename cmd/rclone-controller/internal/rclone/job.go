@@ -57,9 +57,7 @@ func (s side) job(ctx context.Context, direction string, paused bool, method v1a
 		CopyMethod: method, ServiceAccount: s.spec.MoverServiceAccount,
 	}
 	if ca != nil {
-		j.Env = append(j.Env, ca.Env)
-		j.Volumes = append(j.Volumes, ca.Volume)
-		j.Mounts = append(j.Mounts, ca.Mount)
+		j.Mount(ca.Volume, ca.Mount, ca.Env)
 	}
 	return j, nil
 }

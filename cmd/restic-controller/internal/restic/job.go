@@ -121,18 +121,15 @@ func (s *side) job(ctx context.Context, args []string, env []corev1.EnvVar, d ma
 		Tuning:    tuning(s.Role, ns, s.Owner.GetName(), s.Owner.GetGeneration(), secret.ResourceVersion),
 	}
 	if _, ok := secret.Data[resticcontract.EnvGoogleCredentials]; ok {
-		j.Env = append(j.Env, corev1.EnvVar{Name: resticcontract.EnvGoogleCredentials,
-			Value: resticcontract.CredentialsDir + "/" + resticcontract.GCSCredentialsFile})
-		j.Volumes = append(j.Volumes, corev1.Volume{Name: gcsVolume, VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
+		j.Mount(corev1.Volume{Name: gcsVolume, VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
 			SecretName: secret.Name, DefaultMode: ptr.To(credentialsFileMode),
 			Items: []corev1.KeyToPath{{Key: resticcontract.EnvGoogleCredentials, Path: resticcontract.GCSCredentialsFile}},
-		}}})
-		j.Mounts = append(j.Mounts, corev1.VolumeMount{Name: gcsVolume, MountPath: resticcontract.CredentialsDir, ReadOnly: true})
+		}}}, corev1.VolumeMount{Name: gcsVolume, MountPath: resticcontract.CredentialsDir, ReadOnly: true},
+			corev1.EnvVar{Name: resticcontract.EnvGoogleCredentials,
+				Value: resticcontract.CredentialsDir + "/" + resticcontract.GCSCredentialsFile})
 	}
 	if ca != nil {
-		j.Env = append(j.Env, ca.Env)
-		j.Volumes = append(j.Volumes, ca.Volume)
-		j.Mounts = append(j.Mounts, ca.Mount)
+		j.Mount(ca.Volume, ca.Mount, ca.Env)
 	}
 	return j, nil
 }
