@@ -211,7 +211,7 @@ func (r Runner) Run(ctx context.Context, s Spec) (Outcome, error) {
 		// Still retrying after a reported failure: the error stays until the Job ends.
 		return Outcome{Phase: Running, Err: attemptFailed(job, reported, job.Annotations[LastFailureAnnotation])}, nil
 	}
-	return Outcome{Phase: Running}, nil
+	return r.running(ctx, job)
 }
 
 // maxReasonLen bounds the failure reason kept in a Job annotation.

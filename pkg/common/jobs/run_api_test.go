@@ -337,3 +337,67 @@ func TestBlockVolumeRefusedBeforeAnythingIsCreated(t *testing.T) {
 		t.Fatalf("a mover with block support gets the volume as a device: %+v", d)
 	}
 }
+
+// TestStuckPodReported: a Job whose pod cannot start (its image cannot be pulled) is reported
+// with Kubernetes' reason once it has had no ready pod for PodStuckAfter, without a Pod List
+// before that; a pod that starts clears it.
+func TestStuckPodReported(t *testing.T) {
+	f := newAPIFixture(t)
+	s := f.spec()
+	f.run(s)
+	job := f.job(s.Name)
+	f.update(s.Name, true, func(j *batchv1.Job) { j.Status.Active, j.Status.Ready = 1, ptr.To[int32](0) })
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: s.Name + "-x", Namespace: f.ns,
+		Labels: map[string]string{batchv1.ControllerUidLabel: string(job.UID), batchv1.JobNameLabel: s.Name}},
+		Spec: *job.Spec.Template.Spec.DeepCopy()}
+	if err := cluster.Client.Create(f.ctx, pod); err != nil {
+		t.Fatal(err)
+	}
+	pod.Status = corev1.PodStatus{Phase: corev1.PodPending, ContainerStatuses: []corev1.ContainerStatus{{Name: "mover", Image: "mover:1",
+		State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff", Message: `Back-off pulling image "mover:1"`}}}}}
+	if err := cluster.Client.Status().Update(f.ctx, pod); err != nil {
+		t.Fatal(err)
+	}
+	f.eventually("the cache to see the Job running", func() error {
+		if o := f.run(s); o.RetryAfter == 0 || o.RetryAfter > PodStuckAfter {
+			return fmt.Errorf("outcome %+v", o)
+		}
+		return nil
+	})
+	if n := f.reader.lists.Load(); n != 0 {
+		t.Fatalf("%d Pod Lists before PodStuckAfter", n)
+	}
+	f.clock.Step(PodStuckAfter + time.Second)
+	o := f.run(s)
+	if o.Phase != Running || o.Err == nil || !strings.Contains(o.Err.Error(), "cannot start: container mover: ImagePullBackOff: Back-off pulling image") {
+		t.Fatalf("outcome %+v", o)
+	}
+	f.update(s.Name, true, func(j *batchv1.Job) { j.Status.Ready = ptr.To[int32](1) })
+	f.eventually("the ready pod", func() error {
+		if o := f.run(s); o.Err != nil || o.Phase != Running {
+			return fmt.Errorf("outcome %+v", o)
+		}
+		return nil
+	})
+}
+
+func TestStuckReasons(t *testing.T) {
+	pending := func(c ...corev1.PodCondition) *corev1.Pod {
+		return &corev1.Pod{Status: corev1.PodStatus{Phase: corev1.PodPending, Conditions: c}}
+	}
+	unsched := pending(corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionFalse,
+		Reason: corev1.PodReasonUnschedulable, Message: "0/1 nodes are available"})
+	if got := stuck(unsched); got != "not schedulable: 0/1 nodes are available" {
+		t.Errorf("unschedulable: %q", got)
+	}
+	creating := pending()
+	creating.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "m", State: corev1.ContainerState{
+		Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}}}}
+	if got := stuck(creating); got != "" {
+		t.Errorf("a container being created is not stuck: %q", got)
+	}
+	running := &corev1.Pod{Status: corev1.PodStatus{Phase: corev1.PodRunning}}
+	if got := stuck(running); got != "" {
+		t.Errorf("running: %q", got)
+	}
+}

@@ -207,7 +207,7 @@ func (h *Harness) StartJob(t *testing.T, job *batchv1.Job) {
 		if len(job.Status.Conditions) > 0 || job.Status.Active == p {
 			return false
 		}
-		job.Status.Active = p
+		job.Status.Active, job.Status.Ready = p, ptr.To(p)
 		return true
 	})
 }
@@ -257,7 +257,7 @@ func (h *Harness) FinishJob(t *testing.T, job *batchv1.Job, succeeded bool, fail
 
 func setFinished(job *batchv1.Job, succeeded bool, failedPods int32) {
 	now := setStartTime(job)
-	job.Status.Active = 0
+	job.Status.Active, job.Status.Ready = 0, ptr.To[int32](0)
 	job.Status.Failed = failedPods
 	if succeeded {
 		job.Status.Succeeded = 1

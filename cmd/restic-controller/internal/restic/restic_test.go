@@ -109,7 +109,7 @@ func failFast(t *testing.T, job *batchv1.Job, reason string) {
 	h.MoverPod(t, job, 0, corev1.PodFailed, `{"outcome":"Failed","error":"`+reason+`","details":{"reason":"WrongPassword"}}`)
 	h.UpdateJobStatus(t, job, func() bool {
 		now := metav1.Now()
-		job.Status.StartTime, job.Status.Active, job.Status.Failed = &now, 0, 1
+		job.Status.StartTime, job.Status.Active, job.Status.Ready, job.Status.Failed = &now, 0, ptr.To[int32](0), 1
 		job.Status.Conditions = []batchv1.JobCondition{
 			{Type: batchv1.JobFailureTarget, Status: corev1.ConditionTrue, LastTransitionTime: now, Reason: batchv1.JobReasonPodFailurePolicy},
 			{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, LastTransitionTime: now, Reason: batchv1.JobReasonPodFailurePolicy},
