@@ -2,8 +2,10 @@
 
 Called by run.sh: bench.py --bin BIN --tools DIR --work WORK [--files N] [--runs R]. CPU is
 user+sys of the process tree of a run (RUSAGE_CHILDREN: restic is reaped by the entrypoint,
-which this script reaps). Peak RSS is sampled from /proc (the entrypoint and its children)
-every 20 ms; the kernel's ru_maxrss (largest single process) is reported too.
+which this script reaps). Memory is sampled from /proc every 20 ms over the whole process tree
+(the entrypoint and its restic children, found by their parent PIDs): the peak of the tree's
+summed RSS, and each process's own peak (VmHWM); the kernel's ru_maxrss (largest single process)
+is reported too.
 """
 import os.path as _p
 import sys as _sys
@@ -65,40 +67,99 @@ def fresh(name):
     return repo, cache
 
 
-def tree_rss(pid):
-    """Resident set of pid and its descendants, in KiB."""
-    total, todo = 0, [pid]
+def descendants(pid):
+    """pid and every process below it (from the parent of each process in /proc: a Go
+    program's children hang off any of its threads, not only the main one)."""
+    kids = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                st = f.read()
+        except OSError:
+            continue
+        ppid = int(st[st.rindex(")") + 2:].split()[1])
+        kids.setdefault(ppid, []).append(int(name))
+    out, todo = [], [pid]
     while todo:
         p = todo.pop()
-        try:
-            with open(f"/proc/{p}/status") as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
-            with open(f"/proc/{p}/task/{p}/children") as f:
-                todo += [int(c) for c in f.read().split()]
-        except OSError:
-            pass
-    return total
+        out.append(p)
+        todo += kids.get(p, [])
+    return out
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def status(pid):
+    """Name, VmRSS and VmHWM (KiB) and CPU seconds of pid; None when it is gone (or a zombie)."""
+    name, rss, hwm = "", None, None
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            st = f.read()
+        utime, stime = st[st.rindex(")") + 2:].split()[11:13]
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("Name:"):
+                    name = line.split()[1]
+                elif line.startswith("VmRSS:"):
+                    rss = int(line.split()[1])
+                elif line.startswith("VmHWM:"):
+                    hwm = int(line.split()[1])
+    except OSError:
+        return None
+    return None if rss is None else (name, rss, hwm, (int(utime) + int(stime)) / TICK)
+
+
+class Sampler:
+    """Samples the process tree of proc every 20 ms until it ends (its members found every
+    100 ms): the peak of the summed RSS of the tree, and each process's own peak (VmHWM, the
+    kernel's high-water mark), by name."""
+
+    def __init__(self, proc):
+        self.proc, self.tree_peak, self.hwm, self.cpu = proc, 0, {}, {}
+        self.thread = threading.Thread(target=self.run)
+        self.thread.start()
+
+    def run(self):
+        tree, n = [], 0
+        while self.proc.poll() is None:
+            if n % 5 == 0:  # the tree from /proc every 100 ms, its processes' status every 20 ms
+                tree = descendants(self.proc.pid)
+            n, total = n + 1, 0
+            for p in tree:
+                st = status(p)
+                if st is None:
+                    continue
+                name, rss, hwm, cpu_s = st
+                total += rss
+                self.hwm[name] = max(self.hwm.get(name, 0), hwm)
+                self.cpu[p] = (name, cpu_s)
+            self.tree_peak = max(self.tree_peak, total)
+            time.sleep(0.02)
+
+    def join(self):
+        """The tree's peak RSS, {name: peak VmHWM} and {name: CPU seconds (as last sampled)}."""
+        self.thread.join()
+        cpu_s = {}
+        for name, c in self.cpu.values():
+            cpu_s[name] = cpu_s.get(name, 0) + c
+        return self.tree_peak, self.hwm, cpu_s
 
 
 def timed(argv, e, cwd=None):
-    """Runs argv; returns wall seconds, CPU seconds, peak tree RSS (KiB)."""
+    """Runs argv; returns wall seconds, CPU seconds, peak tree RSS (KiB), VmHWM (KiB) and
+    sampled CPU seconds by process name."""
+    os.sync()  # the previous run's repository writes are not flushed during this one
     c0, t0 = cpu(), time.monotonic()
     proc = subprocess.Popen(argv, env=e, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = [0]
-
-    def sample():
-        while proc.poll() is None:
-            peak[0] = max(peak[0], tree_rss(proc.pid))
-            time.sleep(0.02)
-    th = threading.Thread(target=sample)
-    th.start()
+    sampler = Sampler(proc)
     _, err = proc.communicate()
-    th.join()
+    peak, hwm, own = sampler.join()
     if proc.returncode != 0:
         sys.exit(f"{argv[0]} failed ({proc.returncode}): {err.decode()[-2000:]}")
-    return time.monotonic() - t0, cpu() - c0, peak[0]
+    return time.monotonic() - t0, cpu() - c0, peak, hwm, own
 
 
 def bare(repo, cache):
@@ -113,21 +174,32 @@ def entry(repo, cache):
 
 def report(title, rows):
     print(f"\n### {title}\n")
-    print("| run | wall s (median) | CPU s (median) | peak RSS of the tree MiB (max) |")
-    print("|---|---|---|---|")
+    print("| run | wall s (median) | CPU s (median) | peak RSS of the process tree MiB (max) | "
+          "by process: peak RSS (VmHWM) MiB (max), CPU s (median, sampled) |")
+    print("|---|---|---|---|---|")
     med = {}
     for name, res in rows.items():
         med[name] = statistics.median(r[0] for r in res)
+        procs = sorted({p for r in res for p in r[3]})
+        per = ", ".join(f"{p} {max(r[3].get(p, 0) for r in res) / 1024:.0f} MiB "
+                        f"{statistics.median(r[4].get(p, 0) for r in res):.2f} s" for p in procs)
         print(f"| {name} | {med[name]:.2f} ({', '.join(f'{r[0]:.2f}' for r in res)}) | "
-              f"{statistics.median(r[1] for r in res):.2f} | {max(r[2] for r in res) / 1024:.0f} |")
+              f"{statistics.median(r[1] for r in res):.2f} | {max(r[2] for r in res) / 1024:.0f} | {per} |")
     print(f"\nentrypoint / bare wall: {med['entrypoint'] / med['bare restic']:.3f}")
 
 
 log(f"making {A.files} files")
 make_tree()
 initial = {"bare restic": [], "entrypoint": []}
+
+def order(run):
+    """Both, the first one alternating from run to run."""
+    both = (("bare restic", bare), ("entrypoint", entry))
+    return both if run % 2 == 0 else both[::-1]
+
+
 for run in range(A.runs):
-    for name, fn in (("bare restic", bare), ("entrypoint", entry)):
+    for name, fn in order(run):
         repo, cache = fresh(name.split()[0])
         log(f"initial backup {run + 1}/{A.runs}: {name}")
         initial[name].append(fn(repo, cache))
@@ -137,7 +209,7 @@ nochange = {"bare restic": [], "entrypoint": []}
 repos = {"bare restic": (os.path.join(W, "bare-repo"), os.path.join(W, "bare-cache")),
          "entrypoint": (os.path.join(W, "entrypoint-repo"), os.path.join(W, "entrypoint-cache"))}
 for run in range(A.runs):
-    for name, fn in (("bare restic", bare), ("entrypoint", entry)):
+    for name, fn in order(run):
         log(f"no-change backup {run + 1}/{A.runs}: {name}")
         nochange[name].append(fn(*repos[name]))
 report(f"No-change incremental backup of {A.files} files", nochange)

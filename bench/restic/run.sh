@@ -7,11 +7,13 @@
 # 1. Initial backup of N (default 100000) small files in 100 directories to a new (already
 #    initialised) repository: the entrypoint (`volsync-restic backup`, FORGET_OPTIONS empty)
 #    against bare `restic backup --host volsync --exclude lost+found .` run in the tree; R runs
-#    (default 3) each, interleaved, a fresh repository and cache each run. Wall time and CPU
+#    (default 3) each, interleaved (which goes first alternates), a fresh repository and cache
+#    each run, the page cache flushed (sync) before each. Wall time and CPU
 #    (user+sys of the process tree).
 # 2. No-change incremental backup of the same tree (warm cache), R runs each, interleaved.
-# 3. Peak RSS of the entrypoint and of its restic child (sampled from /proc every 20 ms, and
-#    the kernel's maximum resident set of the largest process of the tree).
+# 3. Peak RSS of the process tree (the entrypoint and its restic children: sum of RSS sampled
+#    from /proc every 20 ms, found by parent PID) and each process's VmHWM; and
+#    the kernel's maximum resident set of the largest process of the tree (ru_maxrss).
 # Needs go, python3 and restic (images/tools.conf, built by images/hack/gotools.sh, cached).
 # About 4 minutes on 2 cores with the defaults; ~1.5 GiB in $TMPDIR.
 set -euo pipefail

@@ -31,21 +31,10 @@ const lostFound = "lost+found"
 // JSON result (on every exit) and prints the reason of a failure as the only line on stderr. It
 // returns the exit code.
 func Main(getenv func(string) string, environ []string, stdout, stderr io.Writer) int {
-	start := time.Now()
 	redact := NewRedactor(orDefault(getenv(rclone.EnvConfig), rclone.ConfigDir+"/"+rclone.ConfigKey), environ)
 	log := moverlog.NewLogger(stdout, redact)
-	resultPath := orDefault(getenv(result.PathEnv), result.DefaultPath)
-	finish := func(r result.Result, code int) int {
-		r.Error = redact.Mask(r.Error)
-		r.DurationSeconds = time.Since(start).Seconds()
-		if err := result.Write(resultPath, r); err != nil {
-			log.Printf("Could not write the result: %v", err)
-		}
-		if r.Outcome == result.OutcomeFailed {
-			_, _ = fmt.Fprintln(stderr, oneLine(r.Error))
-		}
-		return code
-	}
+	fin := moverlog.NewFinisher(getenv, redact, log, stderr)
+	finish := fin.Finish
 	cfg, err := LoadConfig(getenv, environ)
 	if err != nil {
 		return finish(result.Result{Outcome: result.OutcomeFailed, Error: err.Error()}, ExitUsage)
@@ -62,7 +51,7 @@ func Main(getenv func(string) string, environ []string, stdout, stderr io.Writer
 		log.Printf("Synchronization failed: %s", redact.Mask(r.Error))
 		return finish(r, ExitFailed)
 	}
-	r.Summary = m.summary(r, time.Since(start))
+	r.Summary = m.summary(r, time.Since(fin.Start))
 	return finish(r, ExitOK)
 }
 

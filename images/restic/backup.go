@@ -46,19 +46,18 @@ func (m *job) backup(ctx context.Context) error {
 		m.say("source volume is empty: no snapshot taken")
 		return nil
 	}
-	exists, err := m.probe(ctx)
-	if err != nil {
-		return err
-	}
-	if !exists {
+	// Inside the data volume, as the reference did: the snapshots' paths are ".", so either
+	// implementation restores the other's. No repository yet (restic exit 10, before it read
+	// anything): initialise it and back up again.
+	call := Call{Dir: c.DataDir, Args: []string{"backup", "--host", restic.Host, "--exclude", lostFound, "."}}
+	run, err := m.exec(ctx, "backup", call)
+	if err == nil && run.RC == rcNoRepository {
 		m.log.Printf("=== Initialize Dir === (no repository at %s yet)", c.Repository)
 		if _, err := m.must(ctx, "initialising the repository", Call{Args: []string{"init"}}); err != nil {
 			return err
 		}
+		run, err = m.exec(ctx, "backup", call)
 	}
-	// Inside the data volume, as the reference did: the snapshots' paths are ".", so either
-	// implementation restores the other's.
-	run, err := m.exec(ctx, "backup", Call{Dir: c.DataDir, Args: []string{"backup", "--host", restic.Host, "--exclude", lostFound, "."}})
 	if err != nil {
 		return err
 	}

@@ -66,9 +66,8 @@ func isCacheFullMsg(c Config, msg string) bool {
 	return noSpace.MatchString(msg) && (strings.Contains(msg, c.CacheDir) || !strings.Contains(msg, c.DataDir+"/"))
 }
 
-// permanent is what an unreachable repository's probe stops at: restic's backend retries
-// them for up to 15 minutes, but only the user can fix an untrusted certificate or refused
-// credentials.
+// permanent is what Restic.Exec stops restic at: its backend retries them for up to 15
+// minutes, but only the user can fix an untrusted certificate or refused credentials.
 func permanent(msg string) bool {
 	return untrusted.MatchString(msg) || (strings.Contains(msg, "returned error, retrying") && denied.MatchString(msg))
 }
@@ -102,6 +101,9 @@ func classify(c Config, what string, run *Run) *Failure {
 		cause := unreachableCause(c, all)
 		if cause == "" {
 			cause = clip(run.Aborted)
+		}
+		if run.NotOpened > 0 {
+			cause += fmt.Sprintf(" (restic still retrying after %s)", run.NotOpened)
 		}
 		return userAction(restic.ReasonUnreachable, "%s: %s: %s", what, c.Repository, cause)
 	}

@@ -15,6 +15,14 @@ import (
 // (restic's --retry-lock); mover.EnvRetryDelay overrides it.
 const defaultRetryDelay = time.Minute
 
+// EnvOpenTimeout (a Go duration, default defaultOpenTimeout) bounds how long restic may retry
+// reaching the repository before it has opened it (tests).
+const EnvOpenTimeout = "MOVER_OPEN_TIMEOUT"
+
+// defaultOpenTimeout: restic's backend retries an unreachable repository for 15 minutes; the
+// mover gives up after a minute (the reference waited 60 s too).
+const defaultOpenTimeout = 60 * time.Second
+
 // Config is the mover's configuration, from its arguments and environment.
 type Config struct {
 	// Actions are the arguments, in order (restic.Action*).
@@ -36,6 +44,8 @@ type Config struct {
 	// PrivilegedIgnored: PRIVILEGED_MOVER is set but the mover is not root.
 	PrivilegedIgnored bool
 	RetryDelay        time.Duration
+	// OpenTimeout is EnvOpenTimeout.
+	OpenTimeout time.Duration
 	// Hostname is the mover's host name, which restic records in its locks.
 	Hostname string
 	// Env is restic's environment.
@@ -49,12 +59,13 @@ type usageError struct{ error }
 // value or an unknown action is a usageError.
 func LoadConfig(args []string, getenv func(string) string, environ []string) (Config, error) {
 	c := Config{
-		Repository: getenv(restic.EnvRepository),
-		CacheDir:   getenv(restic.EnvCacheDir),
-		DataDir:    orDefault(getenv(mover.EnvDataDir), mover.DataDir),
-		CustomCA:   getenv(restic.EnvCustomCA),
-		Debug:      isTrue(getenv(mover.EnvDebug)),
-		RetryDelay: defaultRetryDelay,
+		Repository:  getenv(restic.EnvRepository),
+		CacheDir:    getenv(restic.EnvCacheDir),
+		DataDir:     orDefault(getenv(mover.EnvDataDir), mover.DataDir),
+		CustomCA:    getenv(restic.EnvCustomCA),
+		Debug:       isTrue(getenv(mover.EnvDebug)),
+		RetryDelay:  defaultRetryDelay,
+		OpenTimeout: defaultOpenTimeout,
 	}
 	for _, name := range []string{restic.EnvRepository, restic.EnvPassword, restic.EnvCacheDir} {
 		if getenv(name) == "" {
@@ -72,6 +83,7 @@ func LoadConfig(args []string, getenv func(string) string, environ []string) (Co
 			return c, usageError{fmt.Errorf("unknown operation: %q", a)}
 		}
 	}
+	var err error
 	c.ForgetOptions = strings.Fields(getenv(restic.EnvForgetOptions))
 	c.RestoreOptions = strings.Fields(getenv(restic.EnvRestoreOptions))
 	if v := strings.TrimSpace(getenv(restic.EnvRestoreAsOf)); v != "" {
@@ -88,18 +100,17 @@ func LoadConfig(args []string, getenv func(string) string, environ []string) (Co
 		}
 		c.SelectPrevious = n
 	}
-	if v := getenv(mover.EnvRetryDelay); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return c, usageError{fmt.Errorf("%s %q is not a positive duration", mover.EnvRetryDelay, v)}
+	for name, d := range map[string]*time.Duration{mover.EnvRetryDelay: &c.RetryDelay, EnvOpenTimeout: &c.OpenTimeout} {
+		if v := getenv(name); v != "" {
+			if *d, err = time.ParseDuration(v); err != nil || *d <= 0 {
+				return c, usageError{fmt.Errorf("%s %q is not a positive duration", name, v)}
+			}
 		}
-		c.RetryDelay = d
 	}
 	if getenv(mover.EnvPrivileged) == "1" {
 		c.Privileged = os.Geteuid() == 0
 		c.PrivilegedIgnored = !c.Privileged
 	}
-	var err error
 	if c.Hostname, err = os.Hostname(); err != nil {
 		return c, fmt.Errorf("reading the host name: %w", err)
 	}

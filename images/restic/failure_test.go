@@ -75,6 +75,24 @@ func TestS3CustomCA(t *testing.T) {
 	}
 }
 
+// TestUnreachable: an S3 repository whose endpoint refuses connections (restic's backend
+// retries it for 15 minutes) fails every action as Unreachable once the bound has passed.
+func TestUnreachable(t *testing.T) {
+	const bound = 2 * time.Second
+	repo := "s3:http://127.0.0.1:" + strconv.Itoa(movertest.FreePort(t)) + "/volsync/pvc"
+	e := newEnv(t, "src", nobody, repo, "AWS_ACCESS_KEY_ID=volsync-access", "AWS_SECRET_ACCESS_KEY=volsync-secret-key")
+	must(os.WriteFile(filepath.Join(e.Data, "f"), []byte("x"), 0o644))
+	for _, a := range []string{restic.ActionBackup, restic.ActionRestore, restic.ActionPrune, restic.ActionUnlock} {
+		start := time.Now()
+		p, rc := e.run([]string{a}, EnvOpenTimeout+"="+bound.String())
+		took := time.Since(start)
+		e.checkFailed(p, rc, restic.ExitUserAction, restic.ReasonUnreachable, "cannot reach the repository", "connection refused", "still retrying after "+bound.String())
+		if took < bound || took > bound+failFast/3 {
+			t.Errorf("%s: failed after %s, want %s and a little", a, took, bound)
+		}
+	}
+}
+
 // TestUnreadable: a file the unprivileged mover cannot read fails the backup as Unreadable,
 // naming it, and the retention policy does not drop the older snapshot.
 func TestUnreadable(t *testing.T) {

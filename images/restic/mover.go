@@ -17,32 +17,14 @@ import (
 	"github.com/volsync-go/volsync/images/internal/moverlog"
 )
 
-// probeTimeout bounds the first contact with the repository: restic's backend retries an
-// unreachable one for 15 minutes (the reference waited 60 s too).
-const probeTimeout = 60 * time.Second
-
 // Main runs the actions of args with its environment until they end or SIGTERM/SIGINT ends
 // them, writes the JSON result (on every exit) and prints the reason of a failure as the only
 // line on stderr. It returns the exit code.
 func Main(args []string, getenv func(string) string, environ []string, stdout, stderr io.Writer) int {
-	start := time.Now()
 	redact := NewRedactor(getenv, environ)
 	log := moverlog.NewLogger(stdout, redact)
-	resultPath := result.Path()
-	if p := getenv(result.PathEnv); p != "" {
-		resultPath = p
-	}
-	finish := func(r result.Result, code int) int {
-		r.Error = redact.Mask(r.Error)
-		r.DurationSeconds = time.Since(start).Seconds()
-		if err := result.Write(resultPath, r); err != nil {
-			log.Printf("Could not write the result: %v", err)
-		}
-		if r.Outcome == result.OutcomeFailed {
-			_, _ = fmt.Fprintln(stderr, oneLine(r.Error))
-		}
-		return code
-	}
+	fin := moverlog.NewFinisher(getenv, redact, log, stderr)
+	finish := fin.Finish
 	cfg, err := LoadConfig(args, getenv, environ)
 	if err != nil {
 		log.Printf("ERROR: %v", err)
@@ -74,7 +56,7 @@ func Main(args []string, getenv func(string) string, environ []string, stdout, s
 		return finish(r, code)
 	}
 	r.Outcome = result.OutcomeSuccessful
-	m.say("Restic completed in %ds", int(time.Since(start).Round(time.Second).Seconds()))
+	m.say("Restic completed in %ds", int(time.Since(fin.Start).Round(time.Second).Seconds()))
 	r.Summary = strings.Join(m.summary, "\n")
 	return finish(r, ExitOK)
 }
@@ -186,61 +168,36 @@ func (m *job) abortOn(abort func(string) bool) func(string) bool {
 	}
 }
 
-// probe looks at the repository (restic cat config) and reports whether it exists. An
-// unreachable repository fails within probeTimeout, an untrusted certificate or refused
-// credentials at once.
-func (m *job) probe(ctx context.Context) (bool, error) {
-	pctx, cancel := context.WithTimeout(ctx, probeTimeout)
-	defer cancel()
-	run, err := m.restic.Exec(pctx, Call{Args: []string{"cat", "config", "--no-lock"}, Quiet: true, Abort: m.abortOn(permanent)})
-	if ctx.Err() != nil {
-		return false, err
-	}
-	if pctx.Err() != nil {
-		run.Aborted = fmt.Sprintf("no answer within %s: %s", probeTimeout, run.lastError())
-		return false, classify(m.cfg, "opening the repository", run)
-	}
-	if err != nil {
-		return false, err
-	}
+// open runs a command that opens an existing repository. ok is false when there is no
+// repository (restic exit 10): the command did nothing.
+func (m *job) open(ctx context.Context, what string, c Call) (run *Run, ok bool, err error) {
+	run, err = m.exec(ctx, what, c)
 	switch {
-	case run.RC == 0:
-		return true, nil
+	case err != nil:
+		return run, false, err
 	case run.RC == rcNoRepository:
-		return false, nil
-	case isCacheFull(m.cfg, run):
-		_, err := m.must(ctx, "opening the repository", Call{Args: []string{"cat", "config", "--no-lock"}, Quiet: true})
-		return err == nil, err
+		m.log.Printf("No repository at %s", m.cfg.Repository)
+		return run, false, nil
+	case run.RC != 0:
+		return run, false, classify(m.cfg, what, run)
 	}
-	return false, classify(m.cfg, "opening the repository", run)
+	return run, true, nil
 }
 
-// unlock removes every lock of the repository (spec.restic.unlock).
+// unlock removes every lock of the repository (spec.restic.unlock). No repository: nothing to
+// unlock.
 func (m *job) unlock(ctx context.Context) error {
-	exists, err := m.probe(ctx)
-	if err != nil {
-		return err
-	}
-	if !exists {
-		m.log.Printf("No repository at %s: nothing to unlock", m.cfg.Repository)
-	} else if _, err := m.must(ctx, "unlocking the repository", Call{Args: []string{"unlock", "--remove-all"}}); err != nil {
+	if _, _, err := m.open(ctx, "unlocking the repository", Call{Args: []string{"unlock", "--remove-all"}}); err != nil {
 		return err
 	}
 	m.res.Details[restic.DetailUnlocked] = "true"
 	return nil
 }
 
-// prune removes the data no snapshot uses any more.
+// prune removes the data no snapshot uses any more. No repository: nothing to prune.
 func (m *job) prune(ctx context.Context) error {
-	exists, err := m.probe(ctx)
-	if err != nil {
-		return err
-	}
-	if !exists {
-		m.log.Printf("No repository at %s: nothing to prune", m.cfg.Repository)
-		return nil
-	}
-	if _, err := m.must(ctx, "pruning the repository", Call{Args: []string{"prune"}}); err != nil {
+	_, ok, err := m.open(ctx, "pruning the repository", Call{Args: []string{"prune"}})
+	if err != nil || !ok {
 		return err
 	}
 	m.say("Pruned the repository")

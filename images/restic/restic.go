@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"os/exec"
+	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/volsync-go/volsync/images/contract/result"
 	"github.com/volsync-go/volsync/images/internal/moverlog"
@@ -32,6 +34,9 @@ type Restic struct {
 	// Args come before every command's own: JSON output, cache, CA.
 	Args []string
 	Log  *moverlog.Logger
+	// OpenTimeout bounds how long restic may retry reaching the repository before it has
+	// opened it (Config.OpenTimeout).
+	OpenTimeout time.Duration
 }
 
 // NewRestic finds restic in PATH and builds the arguments every run shares.
@@ -44,7 +49,7 @@ func NewRestic(c Config, log *moverlog.Logger) (*Restic, error) {
 	if c.CustomCA != "" {
 		args = append(args, "--cacert", c.CustomCA)
 	}
-	return &Restic{Bin: bin, Env: c.Env, Args: args, Log: log}, nil
+	return &Restic{Bin: bin, Env: c.Env, Args: args, Log: log, OpenTimeout: c.OpenTimeout}, nil
 }
 
 // Call is one restic command.
@@ -74,8 +79,13 @@ type Run struct {
 	Summary json.RawMessage
 	// Stdout is its plain (not a JSON message) output: listings.
 	Stdout []string
-	// Aborted is the message that made the mover stop restic (Call.Abort).
+	// Aborted is the message that made the mover stop restic (Call.Abort, an untrusted
+	// certificate, refused credentials, or the repository still not opened after
+	// Restic.OpenTimeout).
 	Aborted string
+	// NotOpened is set when the mover stopped restic because it was still retrying to open
+	// the repository after Restic.OpenTimeout.
+	NotOpened time.Duration
 }
 
 // message is one of restic's JSON messages.
@@ -96,8 +106,17 @@ type message struct {
 	BytesDone   int64   `json:"bytes_done"`
 }
 
+// openingRetry matches restic's backend retrying a file it reads to open the repository (the
+// config and the keys), e.g. `Stat(<config/>) returned error, retrying after 1.2s: ...`.
+var openingRetry = regexp.MustCompile(`^\w+\(<?(config|key)\b.*returned error, retrying`)
+
 // Exec runs one restic command. err is set only when restic did not run or the mover is being
 // stopped; a failed command is a Run with a non-zero RC.
+//
+// restic's backend retries failed requests for up to 15 minutes. Exec stops restic at once on
+// an untrusted certificate or refused credentials, at the first message c.Abort returns true
+// for, and when restic is still retrying to open the repository (its config or keys, nothing
+// on stdout yet) after OpenTimeout: the repository does not answer.
 func (r *Restic) Exec(ctx context.Context, c Call) (*Run, error) {
 	run := &Run{}
 	runCtx, cancel := context.WithCancel(ctx)
@@ -105,15 +124,47 @@ func (r *Restic) Exec(ctx context.Context, c Call) (*Run, error) {
 	cmd := exec.Command(r.Bin, append(append([]string{}, r.Args...), c.Args...)...)
 	cmd.Env, cmd.Dir = r.Env, c.Dir
 	var mu sync.Mutex
-	line := func(l string) {
-		mu.Lock()
-		defer mu.Unlock()
-		if msg := r.line(run, c, l); msg != "" && c.Abort != nil && run.Aborted == "" && c.Abort(msg) {
+	start, opened, retrying := time.Now(), false, ""
+	abort := func(msg string) {
+		if run.Aborted == "" {
 			run.Aborted = msg
 			cancel()
 		}
 	}
-	rc, err := proc.Run(runCtx, cmd, line, line)
+	notOpened := func() {
+		if !opened && retrying != "" && time.Since(start) >= r.OpenTimeout {
+			run.NotOpened = r.OpenTimeout
+			abort(retrying)
+		}
+	}
+	timer := time.AfterFunc(r.OpenTimeout, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		notOpened()
+	})
+	line := func(stdout bool) func(string) {
+		return func(l string) {
+			mu.Lock()
+			defer mu.Unlock()
+			msg := r.line(run, c, l)
+			switch {
+			case stdout:
+				opened = true
+			case openingRetry.MatchString(l):
+				retrying = l
+			case strings.Contains(l, "returned error, retrying"):
+				opened = true // retrying another file: the repository is open
+			}
+			if msg != "" && (permanent(msg) || c.Abort != nil && c.Abort(msg)) {
+				abort(msg)
+			}
+			notOpened()
+		}
+	}
+	rc, err := proc.Run(runCtx, cmd, line(true), line(false))
+	timer.Stop()
+	mu.Lock()
+	defer mu.Unlock()
 	run.RC = rc
 	if ctx.Err() != nil {
 		return run, ctx.Err()
@@ -200,6 +251,4 @@ func (run *Run) lastError() string {
 }
 
 // oneLine joins a multi-line message.
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
-}
+var oneLine = moverlog.OneLine

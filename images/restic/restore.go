@@ -54,18 +54,13 @@ func selectSnapshot(snaps []Snapshot, asOf time.Time, previous int) (Snapshot, b
 func (m *job) restore(ctx context.Context) error {
 	c := m.cfg
 	m.res.Details[restic.DetailRestored] = ""
-	exists, err := m.probe(ctx)
+	run, ok, err := m.open(ctx, "listing the snapshots", Call{Args: []string{"snapshots", "--host", restic.Host}, Quiet: true})
 	if err != nil {
 		return err
 	}
-	if !exists {
-		m.log.Printf("No repository at %s", c.Repository)
+	if !ok {
 		m.nothingRestored()
 		return nil
-	}
-	run, err := m.must(ctx, "listing the snapshots", Call{Args: []string{"snapshots", "--host", restic.Host}, Quiet: true})
-	if err != nil {
-		return err
 	}
 	var snaps []Snapshot
 	if err := json.Unmarshal([]byte(strings.Join(run.Stdout, "\n")), &snaps); err != nil {
