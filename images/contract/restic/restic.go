@@ -98,7 +98,8 @@ var OptionalKeys = []string{
 }
 
 // ExitUserAction is the mover's exit code when the repository cannot be used as configured
-// (ReasonWrongPassword, ReasonUnreachable, ReasonLocked, ReasonUnreadable, ReasonCacheFull):
+// (ReasonWrongPassword, ReasonUnreachable, ReasonLocked, ReasonUnreadable, ReasonUnwritable,
+// ReasonCacheFull):
 // running the same pod again cannot help, so the Job fails at once (its pod failure policy)
 // and the controller stops after a bounded number of Jobs, asking the user to act.
 const ExitUserAction = 3
@@ -136,6 +137,10 @@ const (
 	// ReasonUnreadable: the backup could not read some files; the snapshot is incomplete and
 	// the retention policy was not applied (older snapshots are kept).
 	ReasonUnreadable = "Unreadable"
+	// ReasonUnwritable: the restore could not write or delete some files of the data volume
+	// (permission denied: an unprivileged mover and files of another owner); the error names
+	// them. Run the mover as their owner (moverSecurityContext) or allow privileged movers.
+	ReasonUnwritable = "Unwritable"
 	// ReasonCacheFull: the cache volume is full even after the mover emptied it: raise
 	// spec.restic.cacheCapacity.
 	ReasonCacheFull = "CacheFull"
