@@ -21,10 +21,7 @@ func TestCustomCA(t *testing.T) {
 	requireTools(t)
 	s3 := newServer(t, s3test.Options{TLS: true})
 	src, dst := newEnv(t, "src", 0, s3.Section(section)), newEnv(t, "dst", 0, s3.Section(section))
-	ca := filepath.Join(src.Dir, "ca.crt")
-	pem, err := os.ReadFile(s3.CAFile)
-	must(err)
-	must(os.WriteFile(ca, pem, 0o644))
+	ca := s3.CopyCA(t, src.Dir)
 	must(os.WriteFile(filepath.Join(src.Data, "f"), []byte("over TLS"), 0o644))
 
 	start := time.Now()

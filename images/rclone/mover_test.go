@@ -37,14 +37,8 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	if missing = movertest.MissingTools("rclone", s3test.Tool); missing != "" {
-		missing += ` (built from the Go module proxy: export PATH="$(images/hack/gotools.sh rclone versitygw):$PATH")`
-	}
-	movertest.Main(m, movertest.Setup{Bin: "volsync-rclone", Missing: missing, Scratch: &scratchDir, Mover: &moverBin,
-		Prepare: func() (err error) {
-			toolsBin, err = movertest.LinkTools(scratchDir, "rclone")
-			return err
-		}})
+	movertest.MainWithTools(m, movertest.Setup{Bin: "volsync-rclone", Scratch: &scratchDir, Mover: &moverBin},
+		movertest.Tools{Need: []string{"rclone", s3test.Tool}, Link: []string{"rclone"}, Missing: &missing, Bin: &toolsBin})
 }
 
 var must = treetest.Must

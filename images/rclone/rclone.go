@@ -155,9 +155,7 @@ func (run *Run) addError(msg string) {
 }
 
 // oneLine joins a multi-line message.
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
-}
+var oneLine = moverlog.OneLine
 
 // humanBytes is n in binary units, as rclone prints sizes.
 func humanBytes(n int64) string { return result.FormatBytes(n, 3) }

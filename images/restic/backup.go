@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -49,7 +50,7 @@ func (m *job) backup(ctx context.Context) error {
 	// Inside the data volume, as the reference did: the snapshots' paths are ".", so either
 	// implementation restores the other's. No repository yet (restic exit 10, before it read
 	// anything): initialise it and back up again.
-	call := Call{Dir: c.DataDir, Args: []string{"backup", "--host", restic.Host, "--exclude", lostFound, "."}}
+	call := Call{Dir: c.DataDir, Args: []string{"backup", "--host", restic.Host, "--exclude", lostFound, "."}, Progress: "backup"}
 	run, err := m.exec(ctx, "backup", call)
 	if err == nil && run.RC == rcNoRepository {
 		m.log.Printf("=== Initialize Dir === (no repository at %s yet)", c.Repository)
@@ -114,7 +115,7 @@ func (m *job) unreadable(run *Run, s backupSummary) error {
 			items = append(items, "...")
 			break
 		}
-		items = append(items, strings.TrimPrefix(strings.TrimPrefix(it, m.cfg.DataDir+"/"), "./"))
+		items = append(items, m.inVolume(it))
 	}
 	what := "an incomplete snapshot"
 	if s.SnapshotID != "" {
@@ -122,6 +123,34 @@ func (m *job) unreadable(run *Run, s backupSummary) error {
 	}
 	return userAction(restic.ReasonUnreadable, "backup could not read %d item(s) of the volume (%s): saved %s; the retention policy was not applied (older snapshots are kept)",
 		len(run.Items), strings.Join(items, ", "), what)
+}
+
+// inVolume is a path restic reported, relative to the data volume (restic resolves the
+// volume's symbolic links in the paths it reports).
+func (m *job) inVolume(path string) string {
+	rel, _ := m.volumePath(path)
+	return rel
+}
+
+// volumePath is path relative to the data volume; ok is false for an absolute path outside
+// it. A relative path is a snapshot's item.
+func (m *job) volumePath(path string) (rel string, ok bool) {
+	dirs := []string{m.cfg.DataDir}
+	if real, err := filepath.EvalSymlinks(m.cfg.DataDir); err == nil && real != m.cfg.DataDir {
+		dirs = append(dirs, real)
+	}
+	for _, d := range dirs {
+		if path == d {
+			return ".", true
+		}
+		if rel, ok := strings.CutPrefix(path, d+"/"); ok {
+			return rel, true
+		}
+	}
+	if rel = strings.TrimPrefix(strings.TrimPrefix(path, "./"), "/"); rel == "" {
+		rel = "."
+	}
+	return rel, !filepath.IsAbs(path)
 }
 
 // forgotten logs what `restic forget --json` kept and removed.

@@ -23,6 +23,13 @@ const EnvOpenTimeout = "MOVER_OPEN_TIMEOUT"
 // mover gives up after a minute (the reference waited 60 s too).
 const defaultOpenTimeout = 60 * time.Second
 
+// EnvProgressInterval (a Go duration, default defaultProgressInterval) is the least time
+// between two progress lines of a backup or a restore in the log (tests).
+const EnvProgressInterval = "MOVER_PROGRESS_INTERVAL"
+
+// defaultProgressInterval: a long backup or restore logs its progress every 10 s.
+const defaultProgressInterval = 10 * time.Second
+
 // Config is the mover's configuration, from its arguments and environment.
 type Config struct {
 	// Actions are the arguments, in order (restic.Action*).
@@ -46,6 +53,8 @@ type Config struct {
 	RetryDelay        time.Duration
 	// OpenTimeout is EnvOpenTimeout.
 	OpenTimeout time.Duration
+	// ProgressInterval is EnvProgressInterval.
+	ProgressInterval time.Duration
 	// Hostname is the mover's host name, which restic records in its locks.
 	Hostname string
 	// Env is restic's environment.
@@ -67,6 +76,7 @@ func LoadConfig(args []string, getenv func(string) string, environ []string) (Co
 		RetryDelay:  defaultRetryDelay,
 		OpenTimeout: defaultOpenTimeout,
 	}
+	c.ProgressInterval = defaultProgressInterval
 	for _, name := range []string{restic.EnvRepository, restic.EnvPassword, restic.EnvCacheDir} {
 		if getenv(name) == "" {
 			return c, fmt.Errorf("%s must be defined (the repository Secret's key or the controller's variable)", name)
@@ -100,7 +110,8 @@ func LoadConfig(args []string, getenv func(string) string, environ []string) (Co
 		}
 		c.SelectPrevious = n
 	}
-	for name, d := range map[string]*time.Duration{mover.EnvRetryDelay: &c.RetryDelay, EnvOpenTimeout: &c.OpenTimeout} {
+	for name, d := range map[string]*time.Duration{mover.EnvRetryDelay: &c.RetryDelay, EnvOpenTimeout: &c.OpenTimeout,
+		EnvProgressInterval: &c.ProgressInterval} {
 		if v := getenv(name); v != "" {
 			if *d, err = time.ParseDuration(v); err != nil || *d <= 0 {
 				return c, usageError{fmt.Errorf("%s %q is not a positive duration", name, v)}
@@ -114,8 +125,10 @@ func LoadConfig(args []string, getenv func(string) string, environ []string) (Co
 	if c.Hostname, err = os.Hostname(); err != nil {
 		return c, fmt.Errorf("reading the host name: %w", err)
 	}
-	// restic prints a progress message every 10 s (it is the mover's log).
-	c.Env = append(append([]string{}, environ...), "RESTIC_PROGRESS_FPS=0.1")
+	// restic prints a status message every ProgressInterval, no more (with --json and no
+	// RESTIC_PROGRESS_FPS it would print 60 a second): the mover logs each one.
+	fps := strconv.FormatFloat(float64(time.Second)/float64(c.ProgressInterval), 'g', 6, 64)
+	c.Env = append(append([]string{}, environ...), "RESTIC_PROGRESS_FPS="+fps)
 	return c, nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/volsync-go/volsync/images/contract/restic"
 	"github.com/volsync-go/volsync/images/internal/movertest"
 	"github.com/volsync-go/volsync/images/internal/s3test"
+	"github.com/volsync-go/volsync/images/internal/treetest"
 )
 
 // failFast bounds a failure the mover must not retry for long.
@@ -49,10 +50,7 @@ func TestS3CustomCA(t *testing.T) {
 	s3.CreateBucket(t, "volsync")
 	repo := "s3:" + s3.Endpoint + "/volsync/pvc"
 	src, dst := newEnv(t, "src", nobody, repo, s3Vars(s3)...), newEnv(t, "dst", nobody, repo, s3Vars(s3)...)
-	ca := filepath.Join(src.Dir, "ca.crt")
-	pem, err := os.ReadFile(s3.CAFile)
-	must(err)
-	must(os.WriteFile(ca, pem, 0o644))
+	ca := s3.CopyCA(t, src.Dir)
 	must(os.WriteFile(filepath.Join(src.Data, "f"), []byte("over TLS"), 0o644))
 
 	start := time.Now()
@@ -262,4 +260,31 @@ func TestCacheFull(t *testing.T) {
 	mount("8k")
 	p2, rc := e.run([]string{restic.ActionBackup})
 	e.checkFailed(p2, rc, restic.ExitUserAction, restic.ReasonCacheFull, "cache volume is full", "raise spec.restic.cacheCapacity")
+}
+
+// TestUnwritable: an unprivileged restore that may not delete (--delete) or overwrite files of
+// another owner, in a directory it may not write, fails as Unwritable at once, naming them.
+func TestUnwritable(t *testing.T) {
+	movertest.RequireRoot(t, "files of another owner")
+	repo := localRepo(t, nobody)
+	src, dst := newEnv(t, "src", nobody, repo), newEnv(t, "dst", nobody, repo)
+	for name, data := range map[string]string{"keep": "k", "shared/file": "from the snapshot"} {
+		must(os.MkdirAll(filepath.Join(src.Data, filepath.Dir(name)), 0o755))
+		must(os.WriteFile(filepath.Join(src.Data, name), []byte(data), 0o644))
+	}
+	treetest.Chown(t, src.Data, nobody)
+	src.backup()
+	// Root's directory of root's file, not in the snapshot: --delete cannot remove it.
+	must(os.Mkdir(filepath.Join(dst.Data, "rootdir"), 0o755))
+	must(os.WriteFile(filepath.Join(dst.Data, "rootdir/file"), []byte("root's"), 0o644))
+	p, rc := dst.run([]string{restic.ActionRestore}, restic.EnvRestoreOptions+"="+restic.RestoreDelete)
+	dst.checkFailed(p, rc, restic.ExitUserAction, restic.ReasonUnwritable, "restoring snapshot ", "rootdir/file", "permission denied",
+		"uid 65534", "spec.restic.moverSecurityContext", `volsync.backube/privileged-movers: "true"`)
+	// Root's directory of root's file that the snapshot has: the restore cannot overwrite it.
+	must(os.RemoveAll(filepath.Join(dst.Data, "rootdir")))
+	must(os.RemoveAll(filepath.Join(dst.Data, "shared")))
+	must(os.Mkdir(filepath.Join(dst.Data, "shared"), 0o755))
+	must(os.WriteFile(filepath.Join(dst.Data, "shared/file"), []byte("root's"), 0o644))
+	p, rc = dst.run([]string{restic.ActionRestore})
+	dst.checkFailed(p, rc, restic.ExitUserAction, restic.ReasonUnwritable, "shared/file", "permission denied", "moverSecurityContext")
 }

@@ -8,9 +8,11 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -41,14 +43,8 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	if missing = movertest.MissingTools("restic", s3test.Tool); missing != "" {
-		missing += ` (built from the Go module proxy: export PATH="$(images/hack/gotools.sh restic versitygw):$PATH")`
-	}
-	movertest.Main(m, movertest.Setup{Bin: "volsync-restic", Missing: missing, Scratch: &scratchDir, Mover: &moverBin,
-		Prepare: func() (err error) {
-			toolsBin, err = movertest.LinkTools(scratchDir, "restic")
-			return err
-		}})
+	movertest.MainWithTools(m, movertest.Setup{Bin: "volsync-restic", Scratch: &scratchDir, Mover: &moverBin},
+		movertest.Tools{Need: []string{"restic", s3test.Tool}, Link: []string{"restic"}, Missing: &missing, Bin: &toolsBin})
 }
 
 // env is one mover's world: its directories (data, cache), its identity and its repository.
@@ -58,6 +54,8 @@ type env struct {
 	repo  string
 	// vars are the repository Secret's variables besides RESTIC_REPOSITORY/RESTIC_PASSWORD.
 	vars []string
+	// out is the output of the last successful run (ok).
+	out string
 }
 
 // newEnv makes a mover's directories owned by uid, for repository repo.
@@ -119,6 +117,7 @@ func (e *env) ok(actions []string, extra ...string) (*movertest.Process, result.
 	if !strings.Contains(p.Out(), "Restic completed in ") || !strings.Contains(r.Summary, "Restic completed in ") {
 		e.T.Fatalf("no \"Restic completed in\": %q", r.Summary)
 	}
+	e.out = p.Out()
 	return p, r
 }
 
@@ -203,20 +202,30 @@ func compare(t *testing.T, src, dst string, o treetest.Opts) {
 }
 
 // TestBackupRestore: a backup and a restore of the latest snapshot carry the tree (unprivileged
-// movers); a second backup of a changed tree adds only the changes; a restore with --delete
-// removes what the snapshot does not hold, one without keeps it.
+// movers) and log their progress (a short MOVER_PROGRESS_INTERVAL); a second backup of a
+// changed tree adds only the changes; a restore with --delete removes what the snapshot does
+// not hold, one without keeps it.
 func TestBackupRestore(t *testing.T) {
 	repo := localRepo(t, nobody)
 	src, dst := newEnv(t, "src", nobody, repo), newEnv(t, "dst", nobody, repo)
 	sourceTree(t, src.Data, nobody)
-	r := src.backup()
+	f, err := os.Create(filepath.Join(src.Data, "big"))
+	must(err)
+	_, err = io.CopyN(f, randReader{}, 16<<20) // long enough for a few progress lines
+	must(err)
+	must(f.Close())
+	must(os.Chown(f.Name(), nobody, nobody))
+	fast := EnvProgressInterval + "=20ms"
+	r := src.backup(fast)
 	if r.FilesTransferred < 10 || r.BytesSent <= 0 {
 		t.Fatalf("first backup: %+v", r)
 	}
+	checkProgress(t, "backup", src.out)
 	must(os.MkdirAll(filepath.Join(dst.Data, "lost+found/kept"), 0o700))
-	if id := dst.restore(); id != r.Details[restic.DetailSnapshotID] {
+	if id := dst.restore(fast); id != r.Details[restic.DetailSnapshotID] {
 		t.Fatalf("restored %q, want %q", id, r.Details[restic.DetailSnapshotID])
 	}
+	checkProgress(t, "restore", dst.out)
 	if _, err := os.Stat(filepath.Join(dst.Data, "lost+found/kept")); err != nil {
 		t.Fatalf("the destination's lost+found: %v", err)
 	}
@@ -375,4 +384,15 @@ func s3Vars(s3 *s3test.Server) []string {
 func detailInt(r result.Result, key string) int64 {
 	n, _ := strconv.ParseInt(r.Details[key], 10, 64)
 	return n
+}
+
+// checkProgress checks a backup's or a restore's log: when restic started and its progress.
+func checkProgress(t *testing.T, action, out string) {
+	t.Helper()
+	if !regexp.MustCompile(action + `: started \(restic pid \d+\)`).MatchString(out) {
+		t.Errorf("no %q start line:\n%s", action, out)
+	}
+	if !regexp.MustCompile(action + `: \d+% \(\d+/\d+ files, [0-9.]+ \w+/[0-9.]+ \w+`).MatchString(out) {
+		t.Errorf("no %q progress line:\n%s", action, out)
+	}
 }

@@ -37,6 +37,8 @@ type Restic struct {
 	// OpenTimeout bounds how long restic may retry reaching the repository before it has
 	// opened it (Config.OpenTimeout).
 	OpenTimeout time.Duration
+	// ProgressInterval is the least time between two progress lines (Config.ProgressInterval).
+	ProgressInterval time.Duration
 }
 
 // NewRestic finds restic in PATH and builds the arguments every run shares.
@@ -49,7 +51,7 @@ func NewRestic(c Config, log *moverlog.Logger) (*Restic, error) {
 	if c.CustomCA != "" {
 		args = append(args, "--cacert", c.CustomCA)
 	}
-	return &Restic{Bin: bin, Env: c.Env, Args: args, Log: log, OpenTimeout: c.OpenTimeout}, nil
+	return &Restic{Bin: bin, Env: c.Env, Args: args, Log: log, OpenTimeout: c.OpenTimeout, ProgressInterval: c.ProgressInterval}, nil
 }
 
 // Call is one restic command.
@@ -63,6 +65,9 @@ type Call struct {
 	// Abort, when set, stops restic at the first message it returns true for (a problem that
 	// restic's backend retries for up to 15 minutes but that cannot go away by itself).
 	Abort func(msg string) bool
+	// Progress, when set, names the command in the log: "<Progress>: started (restic pid N)"
+	// and, at most every Restic.ProgressInterval, its progress. Unset: progress is not logged.
+	Progress string
 }
 
 // Run is the outcome of one restic command.
@@ -86,6 +91,20 @@ type Run struct {
 	// NotOpened is set when the mover stopped restic because it was still retrying to open
 	// the repository after Restic.OpenTimeout.
 	NotOpened time.Duration
+	// Denied are the items restic could not write, create or delete (permission denied,
+	// operation not permitted), at most keepErrors.
+	Denied []Denied
+	// lastProgress is when the last progress line was logged, progressLine that line.
+	lastProgress time.Time
+	progressLine string
+}
+
+// Denied is a path restic was refused access to, and how.
+type Denied struct {
+	// Path is absolute (restic's message) or the snapshot's item.
+	Path string
+	// Cause is the operation and the error, e.g. "unlinkat: permission denied".
+	Cause string
 }
 
 // message is one of restic's JSON messages.
@@ -98,13 +117,30 @@ type message struct {
 	} `json:"error"`
 	During string `json:"during"`
 	Item   string `json:"item"`
-	// status
-	PercentDone float64 `json:"percent_done"`
-	TotalFiles  int64   `json:"total_files"`
-	FilesDone   int64   `json:"files_done"`
-	TotalBytes  int64   `json:"total_bytes"`
-	BytesDone   int64   `json:"bytes_done"`
 }
+
+// status is restic's progress message (backup and restore name their counts differently).
+type status struct {
+	PercentDone   float64  `json:"percent_done"`
+	TotalFiles    int64    `json:"total_files"`
+	FilesDone     int64    `json:"files_done"`
+	FilesRestored int64    `json:"files_restored"`
+	FilesSkipped  int64    `json:"files_skipped"`
+	TotalBytes    int64    `json:"total_bytes"`
+	BytesDone     int64    `json:"bytes_done"`
+	BytesRestored int64    `json:"bytes_restored"`
+	BytesSkipped  int64    `json:"bytes_skipped"`
+	CurrentFiles  []string `json:"current_files"`
+}
+
+// statusPrefix starts every status message of restic's: the mover skips those it does not
+// log without decoding them.
+const statusPrefix = `{"message_type":"status"`
+
+// deniedMsg matches an error of restic's about a file it may not write, create or delete,
+// e.g. "unlinkat /data/dir/file: permission denied", "chmod /data/file: operation not
+// permitted": the operation, the path, the error.
+var deniedMsg = regexp.MustCompile(`(?:^|\s)([a-z]+) (/.*?): (permission denied|operation not permitted)\s*$`)
 
 // openingRetry matches restic's backend retrying a file it reads to open the repository (the
 // config and the keys), e.g. `Stat(<config/>) returned error, retrying after 1.2s: ...`.
@@ -161,7 +197,15 @@ func (r *Restic) Exec(ctx context.Context, c Call) (*Run, error) {
 			notOpened()
 		}
 	}
-	rc, err := proc.Run(runCtx, cmd, line(true), line(false))
+	p, err := proc.Start(runCtx, cmd, line(true), line(false))
+	if err != nil {
+		timer.Stop()
+		return run, fmt.Errorf("running restic: %w", err)
+	}
+	if c.Progress != "" {
+		r.Log.Printf("%s: started (restic pid %d)", c.Progress, p.Pid())
+	}
+	rc, err := p.Wait()
 	timer.Stop()
 	mu.Lock()
 	defer mu.Unlock()
@@ -178,6 +222,10 @@ func (r *Restic) Exec(ctx context.Context, c Call) (*Run, error) {
 // line handles one line of restic's output: it logs it and keeps what the mover needs. It
 // returns the error message the line carries, if any.
 func (r *Restic) line(run *Run, c Call, l string) string {
+	if strings.HasPrefix(l, statusPrefix) {
+		r.progress(run, c, l)
+		return ""
+	}
 	var m message
 	if !strings.HasPrefix(l, "{") || json.Unmarshal([]byte(l), &m) != nil || m.MessageType == "" {
 		if strings.Contains(l, "returned error, retrying") || strings.HasPrefix(l, "Warning:") ||
@@ -196,8 +244,7 @@ func (r *Restic) line(run *Run, c Call, l string) string {
 	}
 	switch m.MessageType {
 	case "status":
-		r.Log.Printf("restic: progress: %.0f%% done, %d/%d files, %s/%s", 100*m.PercentDone, m.FilesDone, m.TotalFiles,
-			result.FormatBytes(m.BytesDone, 1), result.FormatBytes(m.TotalBytes, 1))
+		r.progress(run, c, l)
 	case "summary":
 		run.Summary = json.RawMessage(l)
 	case "exit_error":
@@ -217,6 +264,9 @@ func (r *Restic) line(run *Run, c Call, l string) string {
 		}
 		r.Log.Printf("restic: error during %s: %s", m.During, oneLine(msg))
 		run.addError(msg)
+		if m.Error != nil {
+			run.addDenied(m.Item, m.Error.Message)
+		}
 		return msg
 	case "verbose_status":
 	default:
@@ -225,6 +275,47 @@ func (r *Restic) line(run *Run, c Call, l string) string {
 		}
 	}
 	return ""
+}
+
+// progress logs a status message of restic's as one line, at most every ProgressInterval
+// (restic prints them at that rate too: Config.Env); the others are not decoded.
+func (r *Restic) progress(run *Run, c Call, l string) {
+	// restic's ticks are ProgressInterval apart: a little slack keeps every one of them.
+	if c.Progress == "" || time.Since(run.lastProgress) < r.ProgressInterval*9/10 {
+		return
+	}
+	var s status
+	if json.Unmarshal([]byte(l), &s) != nil {
+		return
+	}
+	files, bytes := s.FilesDone, s.BytesDone
+	if files == 0 && bytes == 0 { // restore
+		files, bytes = s.FilesRestored+s.FilesSkipped, s.BytesRestored+s.BytesSkipped
+	}
+	current := ""
+	if n := len(s.CurrentFiles); n > 0 {
+		current = fmt.Sprintf(", %d in progress", n)
+	}
+	line := fmt.Sprintf("%s: %.0f%% (%d/%d files, %s/%s%s)", c.Progress, 100*s.PercentDone, files, s.TotalFiles,
+		result.FormatBytes(bytes, 1), result.FormatBytes(s.TotalBytes, 1), current)
+	if line == run.progressLine { // restic repeats its last status at the end
+		return
+	}
+	run.lastProgress, run.progressLine = time.Now(), line
+	r.Log.Printf("%s", line)
+}
+
+// addDenied keeps the path of an error message about a file restic may not write, create or
+// delete; item is the snapshot's item the message is about.
+func (run *Run) addDenied(item, msg string) {
+	if len(run.Denied) >= keepErrors {
+		return
+	}
+	if m := deniedMsg.FindStringSubmatch(msg); m != nil {
+		run.Denied = append(run.Denied, Denied{Path: m[2], Cause: m[1] + ": " + m[3]})
+	} else if item != "" && (strings.Contains(msg, "permission denied") || strings.Contains(msg, "operation not permitted")) {
+		run.Denied = append(run.Denied, Denied{Path: item, Cause: clip(msg)})
+	}
 }
 
 func (run *Run) addError(msg string) {

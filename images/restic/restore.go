@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -77,9 +78,16 @@ func (m *job) restore(ctx context.Context) error {
 	}
 	m.say("restoring snapshot %s of %v at %s to %s", sn.ShortID, sn.Paths, sn.Time.UTC().Format(time.RFC3339), c.DataDir)
 	args := []string{"restore", sn.ID, "--target", ".", "--host", restic.Host, "--include-xattr", "user.*", "--exclude", "/" + lostFound}
-	run, err = m.must(ctx, "restoring snapshot "+sn.ShortID, Call{Dir: c.DataDir, Args: append(args, c.RestoreOptions...)})
+	what := "restoring snapshot " + sn.ShortID
+	run, err = m.exec(ctx, what, Call{Dir: c.DataDir, Args: append(args, c.RestoreOptions...), Progress: "restore"})
 	if err != nil {
 		return err
+	}
+	if run.RC != 0 {
+		if denied := m.deniedInVolume(run); len(denied) > 0 {
+			return m.unwritable(what, denied)
+		}
+		return classify(c, what, run)
 	}
 	var s restoreSummary
 	if len(run.Summary) > 0 && json.Unmarshal(run.Summary, &s) == nil {
@@ -92,6 +100,32 @@ func (m *job) restore(ctx context.Context) error {
 	}
 	m.res.Details[restic.DetailRestored] = sn.ShortID
 	return nil
+}
+
+// unwritable reports a restore that could not write, create or delete some files of the
+// volume: running the same mover again cannot help.
+func (m *job) unwritable(what string, denied []string) error {
+	items := denied
+	if len(items) > maxItems {
+		items = append(items[:maxItems:maxItems], "...")
+	}
+	return userAction(restic.ReasonUnwritable, "%s: permission denied: the mover (uid %d) could not write or delete %d item(s) of the volume: %s; "+
+		"run the mover as the files' owner (spec.restic.moverSecurityContext) or allow privileged movers "+
+		`(namespace annotation volsync.backube/privileged-movers: "true")`,
+		what, os.Geteuid(), len(denied), strings.Join(items, ", "))
+}
+
+// deniedInVolume are the items of the data volume restic could not write, create or delete,
+// with how ("dir/file (unlinkat: permission denied)"); those outside it (the repository, the
+// cache) are other failures.
+func (m *job) deniedInVolume(run *Run) []string {
+	var out []string
+	for _, d := range run.Denied {
+		if rel, ok := m.volumePath(d.Path); ok {
+			out = append(out, fmt.Sprintf("%s (%s)", rel, d.Cause))
+		}
+	}
+	return out
 }
 
 func (m *job) nothingRestored() {

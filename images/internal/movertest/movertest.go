@@ -414,3 +414,31 @@ func (s Setup) run(m *testing.M) (int, error) {
 	}
 	return m.Run(), nil
 }
+
+// Tools are the tools a mover test package needs from images/hack/gotools.sh (MainWithTools).
+type Tools struct {
+	// Need are the tools the tests need in PATH (the gotools.sh names).
+	Need []string
+	// Link are those the mover runs, linked for movers of any uid (LinkTools).
+	Link []string
+	// Missing receives the missing ones (MissingTools) and how to build them; Bin, the
+	// directory of the links.
+	Missing, Bin *string
+}
+
+// MainWithTools is Main for a mover test package that needs tools from the Go module proxy:
+// it finds them and links t.Link for movers of any uid (before s.Prepare).
+func MainWithTools(m *testing.M, s Setup, t Tools) {
+	if *t.Missing = MissingTools(t.Need...); *t.Missing != "" {
+		*t.Missing += fmt.Sprintf(` (built from the Go module proxy: export PATH="$(images/hack/gotools.sh %s):$PATH")`, strings.Join(t.Need, " "))
+	}
+	s.Missing = *t.Missing
+	prepare := s.Prepare
+	s.Prepare = func() (err error) {
+		if *t.Bin, err = LinkTools(*s.Scratch, t.Link...); err != nil || prepare == nil {
+			return err
+		}
+		return prepare()
+	}
+	Main(m, s)
+}

@@ -201,6 +201,21 @@ func (s *Server) CreateBucket(t testing.TB, bucket string) {
 	}
 }
 
+// CopyCA copies the server's CA (TLS only) to dir/ca.crt, readable by every uid, as a mover
+// mounts its customCA, and returns its path.
+func (s *Server) CopyCA(t testing.TB, dir string) string {
+	t.Helper()
+	pem, err := os.ReadFile(s.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca := filepath.Join(dir, "ca.crt")
+	if err := os.WriteFile(ca, pem, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return ca
+}
+
 // ObjectPath is where the posix backend keeps the object key of bucket.
 func (s *Server) ObjectPath(bucket, key string) string {
 	return filepath.Join(s.Root, bucket, filepath.FromSlash(key))
