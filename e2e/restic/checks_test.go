@@ -13,7 +13,6 @@ import (
 	snapv1 "github.com/kubernetes-csi/external-snapshotter/client/v6/apis/volumesnapshot/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -209,13 +208,4 @@ func waitMoverLog(t *testing.T, ns, job string, re *regexp.Regexp) (*corev1.Pod,
 		return fmt.Errorf("pods %v; last log:\n%s", seen, log)
 	})
 	return pod, log
-}
-
-// deletePod deletes a pod at once (no grace period), as a node failure or an eviction would.
-func deletePod(t *testing.T, pod *corev1.Pod) {
-	t.Helper()
-	err := cluster.C.Delete(cluster.Ctx(t, time.Minute), pod, client.GracePeriodSeconds(0))
-	if err != nil && !apierrors.IsNotFound(err) {
-		t.Fatal(err)
-	}
 }

@@ -7,6 +7,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
 	"github.com/volsync-go/volsync/e2e/internal/cluster"
@@ -24,10 +28,15 @@ var backupStarted = regexp.MustCompile(`(?i)=== backup|start (scan|backup)|paren
 // watchLocks waits, on a repository volume, until restic holds a lock, and prints the locks.
 const watchLocks = `until [ -n "$(ls -A /data/locks 2>/dev/null)" ]; do sleep 0.1; done; echo "LOCKED $(ls /data/locks)"`
 
-// staleLock: the mover pod of a backup of a sizeable volume is killed while restic holds the
-// repository's lock (the repository on a PVC, watched by a pod that sees the lock appear); the
-// Job's next pod (the same host name) removes the lock its predecessor left and completes the
-// backup, no lock stays behind, and the backup restores intact. A backup with spec.restic.unlock
+// killRestic SIGKILLs the restic processes of a mover pod (no chance to remove its lock, as
+// when a node dies or the kernel's OOM killer strikes) and says which it killed.
+const killRestic = `for p in /proc/[0-9]*; do if [ "$(cat $p/comm 2>/dev/null)" = restic ]; then kill -9 ${p#/proc/} && echo "killed ${p#/proc/}"; fi; done`
+
+// staleLock: restic is killed (SIGKILL) in the mover pod of a backup of a sizeable volume while
+// it holds the repository's lock (the repository on a PVC, watched by a pod that sees the lock
+// appear), so its lock stays; the mover pod fails, the Job's next pod (the same host name)
+// removes the lock its predecessor left and completes the backup, no lock stays behind, and the
+// backup restores intact. A backup with spec.restic.unlock
 // records it in status.restic.lastUnlocked.
 func staleLock(t *testing.T) {
 	ns := pvcRepository(t, "lock")
@@ -45,9 +54,20 @@ func staleLock(t *testing.T) {
 		}
 		return nil
 	})
-	log := cluster.Logs(t, ns, pod.Name)
-	deletePod(t, pod)
-	t.Logf("killed mover pod %s holding %s; its log:\n%s", pod.Name, strings.TrimSpace(locks), log)
+	killed, err := cluster.Exec(t, ns, pod.Name, "restic", "bash", "-c", killRestic)
+	if err != nil || !strings.Contains(killed, "killed") {
+		t.Fatalf("killing restic in %s: %q, %v (the backup may have finished: make the volume larger)", pod.Name, killed, err)
+	}
+	var log string
+	cluster.Eventually(t, scenario.SyncTimeout, "the mover pod to fail", func() error {
+		cluster.Must(t, cluster.C.Get(cluster.Ctx(t, time.Minute), client.ObjectKeyFromObject(pod), pod))
+		if pod.Status.Phase != corev1.PodFailed {
+			return fmt.Errorf("pod %s is %s", pod.Name, pod.Status.Phase)
+		}
+		log = cluster.Logs(t, ns, pod.Name)
+		return nil
+	})
+	t.Logf("%s in mover pod %s holding %s; its log:\n%s", strings.TrimSpace(killed), pod.Name, strings.TrimSpace(locks), log)
 	for _, re := range backupLogs[1:] {
 		if re.MatchString(log) {
 			t.Fatalf("the backup had finished (%q) before its pod was killed: make the volume larger", re)
