@@ -171,6 +171,11 @@ func (r Runner) Run(ctx context.Context, s Spec) (Outcome, error) {
 		}
 		return Outcome{Phase: Succeeded, Result: res, MoverStatus: MoverStatus(true, res, raw)}, nil
 	case finished(job, batchv1.JobFailed):
+		if job.Annotations[SpecHashAnnotation] != desired.Annotations[SpecHashAnnotation] {
+			// The user changed the spec since (a fix, usually): try it now, counting afresh.
+			logger.Info("Replacing failed mover Job whose pod template is outdated")
+			return r.replace(ctx, s, job, counts{})
+		}
 		return r.failedJob(ctx, s, job, failedJobs)
 	}
 

@@ -401,3 +401,38 @@ func TestStuckReasons(t *testing.T) {
 		t.Errorf("running: %q", got)
 	}
 }
+
+// TestFailedJobReplacedAtOnceWhenTheSpecChanges: a failed Job waits its retry delay, unless
+// the user changed the pod's spec since (a fix): then a new Job starts at once, its failure
+// count afresh.
+func TestFailedJobReplacedAtOnceWhenTheSpecChanges(t *testing.T) {
+	f := newAPIFixture(t)
+	s := f.spec()
+	f.run(s)
+	f.fail(s.Name)
+	old := f.job(s.Name).UID
+	f.eventually("the failure reported", func() error {
+		if o := f.run(s); o.Phase != Failed {
+			return fmt.Errorf("outcome %+v", o)
+		}
+		return nil
+	})
+	if f.job(s.Name).UID != old {
+		t.Fatal("replaced before its delay with the same spec")
+	}
+	s.Image = "mover:2"
+	f.eventually("a new Job with the new spec", func() error {
+		f.run(s)
+		job := &batchv1.Job{}
+		if err := cluster.Client.Get(f.ctx, client.ObjectKey{Namespace: f.ns, Name: s.Name}, job); err != nil {
+			return err
+		}
+		if job.UID == old || job.Spec.Template.Spec.Containers[0].Image != "mover:2" {
+			return errors.New("not replaced yet")
+		}
+		if n := job.Annotations[FailedJobsAnnotation]; n != "" {
+			return fmt.Errorf("failed-jobs %q carried", n)
+		}
+		return nil
+	})
+}
