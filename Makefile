@@ -32,7 +32,7 @@ generate: $(CONTROLLER_GEN) ## Generate deepcopy code
 
 # Controllers whose ClusterRole is generated from RBAC markers: <cmd dir>:<component>:<role name>.
 # Each gets the shared controller's markers (pkg/common/app/rbac.go) and those of its own code.
-RBAC_CONTROLLERS := rsynctls-controller:rsync-tls:volsync-rsync-tls rsync-controller:rsync:volsync-rsync rclone-controller:rclone:volsync-rclone restic-controller:restic:volsync-restic
+RBAC_CONTROLLERS := rsynctls-controller:rsync-tls:volsync-rsync-tls rsync-controller:rsync:volsync-rsync rclone-controller:rclone:volsync-rclone restic-controller:restic:volsync-restic syncthing-controller:syncthing:volsync-syncthing
 
 .PHONY: manifests
 manifests: $(CONTROLLER_GEN) ## Generate the CRDs and each controller's ClusterRole

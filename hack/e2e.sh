@@ -8,7 +8,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
 export KUBECONFIG="${KUBECONFIG:-/var/lib/volsync-go-cluster/kubeconfig}"
-SUITES="${E2E_SUITES:-./smoke/... ./rsynctls/... ./rsync/... ./rclone/... ./restic/...}"
+SUITES="${E2E_SUITES:-./smoke/... ./rsynctls/... ./rsync/... ./rclone/... ./restic/... ./syncthing/...}"
 TIMEOUT="${E2E_TIMEOUT:-45m}"
 
 "$ROOT/hack/cluster/deps.sh" >&2   # Debian packages, idempotent

@@ -15,8 +15,8 @@ done
 
 # Tools the mover tests run for real, built from the Go module proxy (images/tools.conf;
 # cached after the first build: a cold rclone build takes about 3 minutes on 2 idle cores).
-log "building rclone, restic and the S3 server versitygw (cached after the first run)"
-PATH="$(images/hack/gotools.sh rclone restic versitygw):$PATH"
+log "building rclone, restic, syncthing and the S3 server versitygw (cached after the first run)"
+PATH="$(images/hack/gotools.sh rclone restic syncthing versitygw):$PATH"
 export PATH
 
 log "building kube-apiserver and etcd for envtest (cached after the first run)"

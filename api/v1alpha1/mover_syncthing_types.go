@@ -7,15 +7,18 @@ import (
 
 // SyncthingPeer is a Syncthing device to connect to.
 type SyncthingPeer struct {
-	// address is the peer's address, e.g. tcp://192.0.2.10:22000.
+	// address is the peer's address, e.g. tcp://192.0.2.10:22000 (its status.syncthing.address).
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=512
+	// +kubebuilder:validation:XValidation:rule="self == 'dynamic' || self.matches('^(tcp|tcp4|tcp6|quic|quic4|quic6)://[^/]+$')",message="must be a Syncthing address such as tcp://192.0.2.10:22000 (tcp, tcp4, tcp6, quic, quic4 or quic6), or dynamic"
 	Address string `json:"address"`
-	// ID is the peer's Syncthing device ID.
+	// ID is the peer's Syncthing device ID (its status.syncthing.ID): eight groups of seven
+	// characters A-Z and 2-7 separated by dashes.
 	// +required
-	// +kubebuilder:validation:MinLength=1
-	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:MinLength=63
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Z2-7]{7}(-[A-Z2-7]{7}){7}$')",message="must be a Syncthing device ID: eight groups of seven characters A-Z and 2-7 separated by dashes, as in status.syncthing.ID"
 	ID string `json:"ID"`
 	// introducer lets the peer introduce this device to its own peers.
 	// +optional
@@ -24,9 +27,10 @@ type SyncthingPeer struct {
 
 // ReplicationSourceSyncthingSpec configures the Syncthing mover of a ReplicationSource.
 type ReplicationSourceSyncthingSpec struct {
-	// peers are the devices to share the volume with.
+	// peers are the devices to share the volume with, each once.
 	// +optional
 	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:XValidation:rule="self.all(p, self.exists_one(q, q.ID == p.ID))",message="each peer ID may appear only once"
 	Peers []SyncthingPeer `json:"peers,omitempty"`
 	// serviceType is the type of the Service that receives Syncthing connections.
 	// +optional

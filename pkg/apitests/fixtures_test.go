@@ -145,7 +145,7 @@ func fullSources() []*v1alpha1.ReplicationSource {
 	syncthing := base("rs-syncthing")
 	syncthing.Spec.Trigger = nil
 	syncthing.Spec.Syncthing = &v1alpha1.ReplicationSourceSyncthingSpec{
-		Peers:       []v1alpha1.SyncthingPeer{{Address: "tcp://192.0.2.10:22000", ID: "ABCDEFG-ABCDEFG-ABCDEFG-ABCDEFG-ABCDEFG-ABCDEFG-ABCDEFG-ABCDEFG", Introducer: true}},
+		Peers:       []v1alpha1.SyncthingPeer{{Address: "tcp://192.0.2.10:22000", ID: "ABCDEFG-HIJKLMN-OPQRSTU-VWXYZ23-4567ABC-DEFGHIJ-KLMNOPQ-RSTUVWX", Introducer: true}},
 		ServiceType: &lbType, ConfigCapacity: &qty, ConfigStorageClassName: ptr("cfg-sc"), ConfigAccessModes: modes,
 		MoverConfig: fullMoverConfig(),
 	}

@@ -85,6 +85,7 @@ var controllers = []struct{ overlay, name, image string }{
 	{"rsync", "volsync-rsync", "rsync"},
 	{"rclone", "volsync-rclone", "rclone"},
 	{"restic", "volsync-restic", "restic"},
+	{"syncthing", "volsync-syncthing", "syncthing"},
 }
 
 func TestLocalOverlayUsesLocalImages(t *testing.T) {

@@ -24,6 +24,7 @@ import (
 	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
 	"github.com/volsync-go/volsync/pkg/common/clients"
 	"github.com/volsync-go/volsync/pkg/common/jobs"
+	"github.com/volsync-go/volsync/pkg/common/kinds"
 	"github.com/volsync-go/volsync/pkg/common/mover"
 	"github.com/volsync-go/volsync/pkg/common/rbac"
 	"github.com/volsync-go/volsync/pkg/common/reconcile"
@@ -40,6 +41,9 @@ type Controller struct {
 	ImageEnv string
 	// Builder returns the mover's Builder for the mover image in use.
 	Builder func(image string) mover.Builder
+	// Kinds are the kinds this controller creates besides kinds.Owned (kinds.Deployment for a
+	// steady mover): cached, watched and granted in its ClusterRole only.
+	Kinds []kinds.Kind
 }
 
 // Defaults of the command-line flags.
@@ -153,26 +157,29 @@ func NewScheme() (*runtime.Scheme, error) {
 
 // NewManager makes a manager with the controllers' caches (clients.CacheOptions) and client
 // (clients.ClientOptions) from opts, and returns it with the Split client over its cache.
-func NewManager(cfg *rest.Config, opts ctrl.Options) (ctrl.Manager, *clients.Split, error) {
-	opts.Cache = clients.CacheOptions()
+// extra are the controller's own kinds (Controller.Kinds).
+func NewManager(cfg *rest.Config, opts ctrl.Options, extra ...kinds.Kind) (ctrl.Manager, *clients.Split, error) {
+	opts.Cache = clients.CacheOptions(extra...)
 	opts.Client = clients.ClientOptions()
 	mgr, err := ctrl.NewManager(cfg, opts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("creating manager: %w", err)
 	}
-	c, err := clients.New(context.Background(), mgr)
+	c, err := clients.New(context.Background(), mgr, extra...)
 	if err != nil {
 		return nil, nil, err
 	}
 	return mgr, c, nil
 }
 
-// Setup registers the ReplicationSource and ReplicationDestination reconcilers of opts.Builder.
-func Setup(mgr ctrl.Manager, opts reconcile.Options) error {
-	if err := reconcile.SetupSource(mgr, opts); err != nil {
+// Setup registers the ReplicationSource and ReplicationDestination reconcilers of opts.Builder,
+// watching the owned kinds and extra (Controller.Kinds).
+func Setup(mgr ctrl.Manager, opts reconcile.Options, extra ...kinds.Kind) error {
+	watched := kinds.Watched(extra...)
+	if err := reconcile.SetupSource(mgr, opts, watched...); err != nil {
 		return fmt.Errorf("setting up the ReplicationSource controller: %w", err)
 	}
-	if err := reconcile.SetupDestination(mgr, opts); err != nil {
+	if err := reconcile.SetupDestination(mgr, opts, watched...); err != nil {
 		return fmt.Errorf("setting up the ReplicationDestination controller: %w", err)
 	}
 	return nil
@@ -224,7 +231,7 @@ func (c Controller) Run(args []string, getenv func(string) string) error {
 		LeaderElectionID:              c.Name + ".volsync.backube",
 		LeaderElectionNamespace:       namespace,
 		LeaderElectionReleaseOnCancel: true,
-	})
+	}, c.Kinds...)
 	if err != nil {
 		return err
 	}
@@ -235,7 +242,7 @@ func (c Controller) Run(args []string, getenv func(string) string) error {
 		// The proxy environment is read once; movers that talk only to their peer ignore it,
 		// those that talk to the outside put it into their Job (jobs.Spec).
 		PullSecrets: pull, ProxyEnv: jobs.ProxyEnv(getenv),
-	}); err != nil {
+	}, c.Kinds...); err != nil {
 		return err
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

@@ -35,16 +35,17 @@ var ErrNotCachedYet = errors.New("object created by this controller is not in it
 // every Secret and PVC of the cluster. Reads of these kinds are served by the cache alone: a
 // miss means VolSync has no such object (users' objects of these kinds are read through
 // UserReads).
-func OwnedTypes() []client.Object { return kinds.Objects() }
+// extra are the kinds only this controller owns (kinds.Deployment for a steady mover).
+func OwnedTypes(extra ...kinds.Kind) []client.Object { return kinds.Objects(extra...) }
 
 // CacheOptions restricts the cache of owned types to VolSync's objects, and caches every Pod
 // stripped to what placement needs (affinity.StripPod). No cached object keeps its
 // managedFields, which the controllers never read.
-func CacheOptions() cache.Options {
+func CacheOptions(extra ...kinds.Kind) cache.Options {
 	// Keys are objects, not kinds: each kind must appear once, or the cache keeps whichever
 	// entry its map iteration meets last.
 	by := map[client.Object]cache.ByObject{}
-	for _, o := range OwnedTypes() {
+	for _, o := range OwnedTypes(extra...) {
 		b := cache.ByObject{Label: CreatedBySelector}
 		if _, ok := o.(*batchv1.Job); ok {
 			b.Transform = StripJob
@@ -103,10 +104,11 @@ type Split struct {
 	created *creations
 }
 
-// NewSplit wraps a cache-backed client; api reads live.
-func NewSplit(c client.Client, api client.Reader) (*Split, error) {
+// NewSplit wraps a cache-backed client; api reads live. extra are the kinds only this
+// controller owns (its cache was made with CacheOptions(extra...)).
+func NewSplit(c client.Client, api client.Reader, extra ...kinds.Kind) (*Split, error) {
 	s := &Split{Client: c, API: api, cached: map[schema.GroupKind]bool{}, created: newCreations(clock.RealClock{})}
-	for _, o := range append(OwnedTypes(), &corev1.Pod{}, &corev1.Namespace{}, &v1alpha1.ReplicationSource{}, &v1alpha1.ReplicationDestination{}) {
+	for _, o := range append(OwnedTypes(extra...), &corev1.Pod{}, &corev1.Namespace{}, &v1alpha1.ReplicationSource{}, &v1alpha1.ReplicationDestination{}) {
 		gvk, err := apiutil.GVKForObject(o, c.Scheme())
 		if err != nil {
 			return nil, err
@@ -182,10 +184,10 @@ type Manager interface {
 }
 
 // New registers the field indexes on mgr's cache and returns the controllers' Split client.
-// mgr must have been made with CacheOptions and ClientOptions.
-func New(ctx context.Context, mgr Manager) (*Split, error) {
+// mgr must have been made with CacheOptions(extra...) and ClientOptions.
+func New(ctx context.Context, mgr Manager, extra ...kinds.Kind) (*Split, error) {
 	if err := IndexFields(ctx, mgr.GetFieldIndexer()); err != nil {
 		return nil, err
 	}
-	return NewSplit(mgr.GetClient(), mgr.GetAPIReader())
+	return NewSplit(mgr.GetClient(), mgr.GetAPIReader(), extra...)
 }

@@ -22,6 +22,9 @@ const (
 	ReasonSrcPVCTimeoutWaitingForTrigger = "SrcPVCTimeoutWaitingForCopyTrigger"
 	ReasonSrcPVCCopyTriggerReceived      = "SrcPVCCopyTriggerReceived"
 	ReasonSrcPVCCopyTriggerCompleted     = "SrcPVCCopyUsingCopyTriggerCompleted"
+	// ReasonDaemonConnected: a steady mover's daemon answered with its identity (syncthing's
+	// device ID, new or changed).
+	ReasonDaemonConnected = "DaemonConnected"
 	// ReasonSyncError is emitted when a synchronization cannot proceed (bad input, missing
 	// objects, API errors); the Synchronizing condition carries the same message.
 	ReasonSyncError = "SynchronizationError"
@@ -42,6 +45,7 @@ const (
 	ActionValidateInput     = "ValidateInput"
 	ActionRetryAfterFailure = "RetryAfterFailure"
 	ActionComplete          = "CompleteSynchronization"
+	ActionConnect           = "ConnectToDaemon"
 	// ActionReconcile stands in for a missing action (see Recorder).
 	ActionReconcile = "Reconcile"
 )

@@ -145,7 +145,7 @@ func Build(s Spec) *batchv1.Job {
 	job := &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: s.Name, Namespace: s.Owner.GetNamespace(), Labels: maps.Clone(pod.Labels),
-			Annotations: map[string]string{SpecHashAnnotation: hashTemplate(&pod)},
+			Annotations: map[string]string{SpecHashAnnotation: HashTemplate(&pod)},
 		},
 		Spec: batchv1.JobSpec{
 			BackoffLimit: ptr.To(backoff),
@@ -364,11 +364,11 @@ func dnsLabelChars(s string) string {
 	return b.String()
 }
 
-// hashTemplate fingerprints a pod template so an outdated Job can be recognised. Placement
+// HashTemplate fingerprints a pod template so an outdated Job can be recognised. Placement
 // (nodeSelector and tolerations, taken from where the application ran when the Job was
 // created) is left out: an application pod that stops or moves mid-sync must not restart the
 // transfer. The user's moverAffinity is spec and counts.
-func hashTemplate(t *corev1.PodTemplateSpec) string {
+func HashTemplate(t *corev1.PodTemplateSpec) string {
 	unplaced := *t
 	unplaced.Spec.NodeSelector, unplaced.Spec.Tolerations = nil, nil
 	data, _ := json.Marshal(&unplaced)

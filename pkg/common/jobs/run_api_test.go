@@ -387,17 +387,17 @@ func TestStuckReasons(t *testing.T) {
 	}
 	unsched := pending(corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionFalse,
 		Reason: corev1.PodReasonUnschedulable, Message: "0/1 nodes are available"})
-	if got := stuck(unsched); got != "not schedulable: 0/1 nodes are available" {
+	if got := CannotStart(unsched); got != "not schedulable: 0/1 nodes are available" {
 		t.Errorf("unschedulable: %q", got)
 	}
 	creating := pending()
 	creating.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "m", State: corev1.ContainerState{
 		Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}}}}
-	if got := stuck(creating); got != "" {
+	if got := CannotStart(creating); got != "" {
 		t.Errorf("a container being created is not stuck: %q", got)
 	}
 	running := &corev1.Pod{Status: corev1.PodStatus{Phase: corev1.PodRunning}}
-	if got := stuck(running); got != "" {
+	if got := CannotStart(running); got != "" {
 		t.Errorf("running: %q", got)
 	}
 }

@@ -43,7 +43,7 @@ func (r Runner) running(ctx context.Context, job *batchv1.Job) (Outcome, error) 
 		return Outcome{}, fmt.Errorf("listing pods of Job %s: %w", job.Name, err)
 	}
 	for i := range pods.Items {
-		if why := stuck(&pods.Items[i]); why != "" {
+		if why := CannotStart(&pods.Items[i]); why != "" {
 			return Outcome{Phase: Running, RetryAfter: podStuckRecheck,
 				Err: fmt.Errorf("mover pod %s cannot start: %s", pods.Items[i].Name, why)}, nil
 		}
@@ -51,8 +51,8 @@ func (r Runner) running(ctx context.Context, job *batchv1.Job) (Outcome, error) 
 	return Outcome{Phase: Running, RetryAfter: podStuckRecheck}, nil
 }
 
-// stuck says why a pending pod cannot start, "" when nothing says it cannot.
-func stuck(pod *corev1.Pod) string {
+// CannotStart says why a pending pod cannot start, "" when nothing says it cannot.
+func CannotStart(pod *corev1.Pod) string {
 	if pod.Status.Phase != corev1.PodPending {
 		return ""
 	}

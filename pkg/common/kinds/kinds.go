@@ -2,6 +2,7 @@ package kinds
 
 import (
 	snapv1 "github.com/kubernetes-csi/external-snapshotter/client/v6/apis/volumesnapshot/v1"
+	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -33,11 +34,25 @@ var Owned = []Kind{
 	{Object: func() client.Object { return &corev1.ServiceAccount{} }, List: func() client.ObjectList { return &corev1.ServiceAccountList{} }},
 }
 
-// Objects returns an empty object of every owned kind.
-func Objects() []client.Object { return objects(func(Kind) bool { return true }) }
+// Deployment is the kind of a steady mover (syncthing), which runs for as long as its object
+// exists instead of a Job per synchronization. Only a controller of such a mover owns it
+// (app.Controller.Kinds, passed as the extra kinds below): the others neither cache
+// Deployments nor may write them.
+var Deployment = Kind{
+	Object: func() client.Object { return &appsv1.Deployment{} }, List: func() client.ObjectList { return &appsv1.DeploymentList{} },
+	Watched: true,
+}
 
-// Watched returns an empty object of every owned kind whose changes wake its owner.
-func Watched() []client.Object { return objects(func(k Kind) bool { return k.Watched }) }
+// Objects returns an empty object of every owned kind, and of the extra kinds a controller owns.
+func Objects(extra ...Kind) []client.Object {
+	return objects(func(Kind) bool { return true }, extra)
+}
+
+// Watched returns an empty object of every owned kind (and extra kind) whose changes wake its
+// owner.
+func Watched(extra ...Kind) []client.Object {
+	return objects(func(k Kind) bool { return k.Watched }, extra)
+}
 
 // TemporaryLists returns an empty list of every kind an iteration's temporaries can be.
 func TemporaryLists() []client.ObjectList {
@@ -50,9 +65,9 @@ func TemporaryLists() []client.ObjectList {
 	return out
 }
 
-func objects(keep func(Kind) bool) []client.Object {
+func objects(keep func(Kind) bool, extra []Kind) []client.Object {
 	var out []client.Object
-	for _, k := range Owned {
+	for _, k := range append(append([]Kind{}, Owned...), extra...) {
 		if keep(k) {
 			out = append(out, k.Object())
 		}

@@ -284,7 +284,8 @@ func (m *Machine) cleanup(ctx context.Context, obj Object, mv mover.Mover, now t
 }
 
 // steady records what a never-completing mover reports: lastSyncTime when the data becomes
-// in sync (so a steady object at rest writes nothing), and the condition.
+// in sync (so a steady object at rest writes nothing), and the condition, with what the data
+// waits for (Result.Waiting: a peer not connected, files still to receive) and the pause.
 func (m *Machine) steady(obj Object, r mover.Result, now time.Time) ctrl.Result {
 	inSync := *r.InSync
 	m.steadyInSync = &inSync
@@ -296,6 +297,12 @@ func (m *Machine) steady(obj Object, r mover.Result, now time.Time) ctrl.Result 
 			t := metav1.NewTime(now)
 			st.LastSyncTime = &t
 		}
+	}
+	if r.Waiting != "" {
+		msg += "; " + r.Waiting
+	}
+	if obj.Paused() {
+		msg += "; " + MessagePaused
 	}
 	m.setCondition(obj, v1alpha1.SynchronizingReasonSync, msg, now)
 	return m.requeue(obj, r.RetryAfter)
@@ -336,7 +343,8 @@ func (m *Machine) requeue(obj Object, after time.Duration) ctrl.Result {
 	if after <= 0 {
 		return ctrl.Result{}
 	}
-	return ctrl.Result{RequeueAfter: after + trigger.Jitter(string(obj.GetUID()), requeueJitter)}
+	// At most half the interval: a short poll (a steady mover's) stays short.
+	return ctrl.Result{RequeueAfter: after + trigger.Jitter(string(obj.GetUID()), min(requeueJitter, after/2))}
 }
 
 func (m *Machine) setCondition(obj Object, reason, msg string, now time.Time) {
@@ -370,7 +378,8 @@ func (m *Machine) fail(ctx context.Context, obj Object, err error, now time.Time
 		m.Events.Warning(nil, events.ReasonSyncError, events.ActionSynchronize, "%s", msg)
 	}
 	m.setCondition(obj, v1alpha1.SynchronizingReasonError, msg, now)
-	return ctrl.Result{RequeueAfter: after + trigger.Jitter(string(obj.GetUID()), requeueJitter)}
+	// At most half the interval: a short poll (a steady mover's) stays short.
+	return ctrl.Result{RequeueAfter: after + trigger.Jitter(string(obj.GetUID()), min(requeueJitter, after/2))}
 }
 
 func keyOf(obj Object) types.NamespacedName {

@@ -26,6 +26,7 @@ import (
 	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
 	"github.com/volsync-go/volsync/pkg/common/app"
 	"github.com/volsync-go/volsync/pkg/common/clients"
+	"github.com/volsync-go/volsync/pkg/common/kinds"
 	"github.com/volsync-go/volsync/pkg/common/metrics"
 	"github.com/volsync-go/volsync/pkg/common/mover"
 	"github.com/volsync-go/volsync/pkg/common/naming"
@@ -60,6 +61,8 @@ type Config struct {
 	ProvisionedSuffix string
 	// PlainJobNames: the mover's Jobs are volsync-<src|dst>-<obj> (jobmover.Kind.PlainJobNames).
 	PlainJobNames bool
+	// Kinds are the controller's own kinds (app.Controller.Kinds).
+	Kinds []kinds.Kind
 }
 
 // Harness is a running API server with the controller under test.
@@ -119,7 +122,7 @@ func run(m *testing.M, cfg Config, out **Harness) (int, error) {
 	mgr, c, err := app.NewManager(h.Deployed, ctrl.Options{
 		Scheme:  env.Scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
-	})
+	}, cfg.Kinds...)
 	if err != nil {
 		return 1, err
 	}
@@ -128,7 +131,7 @@ func run(m *testing.M, cfg Config, out **Harness) (int, error) {
 		Builder: cfg.Builder, Client: c, APIReader: mgr.GetAPIReader(),
 		Recorder: mgr.GetEventRecorder("volsync-" + cfg.Builder.Name()), Clock: h.Clock, Location: time.UTC,
 		Metrics: metrics.New(h.Registry),
-	}); err != nil {
+	}, cfg.Kinds...); err != nil {
 		return 1, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
