@@ -24,7 +24,7 @@
 # interleaved (which goes first alternating). Reports the median, the ratio ours/bare, the CPU
 # of the peers inside the clock and each syncthing process's peak RSS (VmHWM).
 # Needs go, python3, openssl and syncthing (images/tools.conf, built by images/hack/gotools.sh,
-# cached). About 5 minutes on 2 cores with the defaults; ~200 MiB in $TMPDIR.
+# cached). About 3.5 minutes on 2 cores with the defaults; ~200 MiB in $TMPDIR.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"

@@ -391,7 +391,9 @@ func keyOf(obj Object) types.NamespacedName {
 // reconcile or a not yet finished deletion beat, or an object this controller just created
 // that its cache has not received yet. It says nothing the user must act on.
 func IsRace(err error) bool {
-	return apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) || errors.Is(err, clients.ErrNotCachedYet)
+	return apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) || errors.Is(err, clients.ErrNotCachedYet) ||
+		// The namespace is being deleted: the object goes with it.
+		apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause)
 }
 
 // waitingReason is the reason and message of the Synchronizing condition of an idle object:

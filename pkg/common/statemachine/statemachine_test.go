@@ -312,6 +312,7 @@ func TestIsRace(t *testing.T) {
 		{apierrors.NewConflict(gr, "x", errors.New("changed")), true},
 		{fmt.Errorf("creating Role n/x: %w", apierrors.NewAlreadyExists(gr, "x")), true},
 		{mover.Retry(fmt.Errorf("updating Service n/x: %w", apierrors.NewConflict(gr, "x", errors.New("changed"))), time.Minute), true},
+		{fmt.Errorf("creating Service n/x: %w", terminating()), true},
 	} {
 		if got := IsRace(tc.err); got != tc.want {
 			t.Errorf("IsRace(%v) = %v, want %v", tc.err, got, tc.want)
@@ -397,4 +398,13 @@ func TestPersistentRaceIsReported(t *testing.T) {
 	if c := conditions.Get(o.Status().Conditions); *c != before {
 		t.Fatalf("a new race after a clean reconcile must be quiet: %+v", c)
 	}
+}
+
+// terminating is what the API server answers a create in a namespace being deleted.
+func terminating() error {
+	err := apierrors.NewForbidden(schema.GroupResource{Resource: "services"}, "x", errors.New("unable to create new content in namespace n because it is being terminated"))
+	err.ErrStatus.Details.Causes = append(err.ErrStatus.Details.Causes, metav1.StatusCause{
+		Type: corev1.NamespaceTerminatingCause, Message: "namespace n is being terminated", Field: "metadata.namespace",
+	})
+	return err
 }

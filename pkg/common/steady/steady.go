@@ -133,6 +133,7 @@ func (r Runner) Ensure(ctx context.Context, s Spec) (State, error) {
 	if !metav1.IsControlledBy(d, s.Pod.Owner) {
 		return State{}, fmt.Errorf("%w: Deployment %s; rename or delete it so VolSync can create its own", ErrNotOwned, key.Name)
 	}
+	keepPlacement(want, d)
 	if d.Annotations[SpecHashAnnotation] != want.Annotations[SpecHashAnnotation] ||
 		ptr.Deref(d.Spec.Replicas, 1) != ptr.Deref(want.Spec.Replicas, 1) {
 		orig := d.DeepCopy()
@@ -214,4 +215,16 @@ func changed(d *appsv1.Deployment) time.Time {
 		return t
 	}
 	return d.CreationTimestamp.Time
+}
+
+// keepPlacement: while nothing places the pod (no application pod runs on the volume), the
+// Deployment keeps where its pod runs instead of being rewritten (and its pod restarted) each
+// time the application stops.
+func keepPlacement(want, have *appsv1.Deployment) {
+	w, h := &want.Spec.Template.Spec, &have.Spec.Template.Spec
+	if len(w.NodeSelector) > 0 || len(w.Tolerations) > 0 || (len(h.NodeSelector) == 0 && len(h.Tolerations) == 0) {
+		return
+	}
+	w.NodeSelector, w.Tolerations = maps.Clone(h.NodeSelector), append([]corev1.Toleration(nil), h.Tolerations...)
+	want.Annotations[SpecHashAnnotation] = hash(&want.Spec.Template)
 }

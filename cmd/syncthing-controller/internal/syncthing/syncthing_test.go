@@ -229,35 +229,30 @@ func TestPeersInSync(t *testing.T) {
 }
 
 // TestPausedScalesToZero: spec.paused scales the Deployment to zero (the reference ignored
-// it) and back.
+// it) and back, and the condition says so.
 func TestPausedScalesToZero(t *testing.T) {
-	ctx := lifecycle.Context(t)
 	ns := h.Namespace(t, nil)
 	rs := newSource(t, ns, "pausing", v1alpha1.ReplicationSourceSyncthingSpec{})
 	waitDeployment(t, ns, "volsync-pausing")
-	cur := readRS(t, rs)
-	patch := client.MergeFrom(cur.DeepCopy())
-	cur.Spec.Paused = true
-	lifecycle.Must(t, h.Client.Patch(ctx, cur, patch))
-	waitFor(t, "the Deployment scaled to zero", lifecycle.WaitTimeout, func() error {
-		d := waitDeployment(t, ns, "volsync-pausing")
-		if r := ptr.Deref(d.Spec.Replicas, 1); r != 0 {
-			return fmt.Errorf("replicas %d", r)
+	for _, paused := range []bool{true, false} {
+		cur := readRS(t, rs)
+		patch := client.MergeFrom(cur.DeepCopy())
+		cur.Spec.Paused = paused
+		lifecycle.Must(t, h.Client.Patch(lifecycle.Context(t), cur, patch))
+		want := int32(1)
+		if paused {
+			want = 0
 		}
-		return nil
-	})
-	waitCondition(t, rs, "Paused", lifecycle.WaitTimeout)
-	cur = readRS(t, rs)
-	patch = client.MergeFrom(cur.DeepCopy())
-	cur.Spec.Paused = false
-	lifecycle.Must(t, h.Client.Patch(ctx, cur, patch))
-	waitFor(t, "the Deployment back to one replica", lifecycle.WaitTimeout, func() error {
-		d := waitDeployment(t, ns, "volsync-pausing")
-		if r := ptr.Deref(d.Spec.Replicas, 0); r != 1 {
-			return fmt.Errorf("replicas %d", r)
+		waitFor(t, fmt.Sprintf("the Deployment at %d replicas", want), lifecycle.WaitTimeout, func() error {
+			if r := ptr.Deref(waitDeployment(t, ns, "volsync-pausing").Spec.Replicas, 1); r != want {
+				return fmt.Errorf("replicas %d", r)
+			}
+			return nil
+		})
+		if paused {
+			waitCondition(t, rs, "Paused", lifecycle.WaitTimeout)
 		}
-		return nil
-	})
+	}
 }
 
 // TestPrivileged: with the namespace's opt-in the mover runs as root with the capabilities
