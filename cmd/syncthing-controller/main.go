@@ -10,8 +10,9 @@ import (
 )
 
 // Its ClusterRole holds the shared controller's permissions (pkg/common/app/rbac.go) and the
-// mover Deployments it alone owns (kinds.Deployment):
-// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;patch
+// mover Deployments it alone owns (kinds.Deployment; deleted when an object moves to another
+// mover):
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;patch;delete
 
 func main() {
 	app.Main(app.Controller{

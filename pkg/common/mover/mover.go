@@ -146,3 +146,11 @@ type Builder interface {
 	// accepted. It may write rd.Status.
 	FromDestination(env Env, rd *v1alpha1.ReplicationDestination) (Mover, error)
 }
+
+// Releaser is implemented by a Builder whose mover keeps running between synchronizations (a
+// steady mover's Deployment): Release stops what still works on obj's volume once obj no
+// longer holds this mover's block (the user moved it to another mover). Objects that are only
+// kept (Secrets, a config PVC) go with obj.
+type Releaser interface {
+	Release(ctx context.Context, c client.Client, obj client.Object) error
+}

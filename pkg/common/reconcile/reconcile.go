@@ -108,6 +108,11 @@ func (r *reconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.R
 		// ours, like a deleted one. Its new controller reports it from now on.
 		logger.V(1).Info("Object no longer handled by this controller; forgetting it")
 		forget()
+		if rel, ok := r.opts.Builder.(mover.Releaser); ok {
+			if err := rel.Release(ctx, r.opts.Client, obj); err != nil {
+				return ctrl.Result{}, err
+			}
+		}
 		return ctrl.Result{}, nil
 	}
 	if r.writes.stale(obj) {

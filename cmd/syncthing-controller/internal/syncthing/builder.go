@@ -1,8 +1,16 @@
 package syncthing
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -64,4 +72,29 @@ func (b Builder) FromSource(env mover.Env, rs *v1alpha1.ReplicationSource) (move
 // FromDestination implements mover.Builder (never called: HandlesDestination is false).
 func (Builder) FromDestination(mover.Env, *v1alpha1.ReplicationDestination) (mover.Mover, error) {
 	return nil, errors.New("syncthing has no ReplicationDestination")
+}
+
+var _ mover.Releaser = Builder{}
+
+// Release implements mover.Releaser: a ReplicationSource moved to another mover stops its
+// syncthing (the Deployment, which writes the user's volume) at once. The Secret, the config
+// PVC and the Services stay until the object is deleted (they hold the device identity, should
+// the user move back).
+func (b Builder) Release(ctx context.Context, c client.Client, obj client.Object) error {
+	if b.APIs != nil {
+		b.APIs.Drop(client.ObjectKeyFromObject(obj))
+	}
+	d := &appsv1.Deployment{}
+	err := c.Get(ctx, client.ObjectKey{Namespace: obj.GetNamespace(), Name: namesOf(obj.GetName()).Deployment}, d)
+	if apierrors.IsNotFound(err) || (err == nil && !metav1.IsControlledBy(d, obj)) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	log.FromContext(ctx).Info("Deleting the syncthing Deployment of an object moved to another mover", "deployment", d.Name)
+	if err := c.Delete(ctx, d, client.Preconditions{UID: &d.UID}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting Deployment %s: %w", d.Name, err)
+	}
+	return nil
 }

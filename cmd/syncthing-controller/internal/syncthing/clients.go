@@ -74,3 +74,13 @@ func (cs *Clients) sweep(now time.Time) {
 		}
 	}
 }
+
+// Drop closes and forgets obj's client.
+func (cs *Clients) Drop(obj types.NamespacedName) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if en, ok := cs.m[obj]; ok {
+		en.c.Close()
+		delete(cs.m, obj)
+	}
+}

@@ -218,7 +218,7 @@ func (s *source) services(ctx context.Context, selector map[string]string) (api,
 	api, r1, err := service.Ensure(ctx, s.env.Client, s.env.Events, s.env.Clock, service.Spec{
 		Name: s.names.API, Owner: s.rs, Selector: selector, Annotations: &map[string]string{},
 		PortName: contract.APIPortName, Port: contract.APIPort, TargetPort: contract.APIPort,
-	}, s.lastAPIAddress())
+	}, s.lastAPIAddress(ctx))
 	if err != nil {
 		return "", "", 0, err
 	}
@@ -241,9 +241,9 @@ func (s *source) services(ctx context.Context, selector map[string]string) (api,
 // lastAPIAddress: the API Service's address is not published; its event is sent once per
 // address change that the controller notices, which needs no memory: the API Service's
 // ClusterIP never changes.
-func (s *source) lastAPIAddress() string {
+func (s *source) lastAPIAddress(ctx context.Context) string {
 	svc := &corev1.Service{}
-	if err := s.env.Client.Get(context.Background(), client.ObjectKey{Namespace: s.rs.Namespace, Name: s.names.API}, svc); err != nil {
+	if err := s.env.Client.Get(ctx, client.ObjectKey{Namespace: s.rs.Namespace, Name: s.names.API}, svc); err != nil {
 		return ""
 	}
 	return service.Address(svc)

@@ -335,3 +335,26 @@ func TestBadInput(t *testing.T) {
 }
 
 var _ = contract.FolderID
+
+// TestMovedToAnotherMover: a ReplicationSource moved to another mover stops its syncthing at
+// once (the Deployment writes the user's volume); what holds the device identity stays.
+func TestMovedToAnotherMover(t *testing.T) {
+	ctx := lifecycle.Context(t)
+	ns := h.Namespace(t, nil)
+	rs := newSource(t, ns, "moving", v1alpha1.ReplicationSourceSyncthingSpec{})
+	waitDeployment(t, ns, "volsync-moving")
+	cur := readRS(t, rs)
+	patch := client.MergeFrom(cur.DeepCopy())
+	cur.Spec.Syncthing = nil
+	cur.Spec.External = &v1alpha1.ReplicationSourceExternalSpec{Provider: "example.com/other"}
+	lifecycle.Must(t, h.Client.Patch(ctx, cur, patch))
+	waitFor(t, "the Deployment deleted", lifecycle.WaitTimeout, func() error {
+		d := &appsv1.Deployment{}
+		if err := h.Get(ctx, ns, "volsync-moving", d); err == nil && d.DeletionTimestamp == nil {
+			return fmt.Errorf("Deployment %s still there", d.Name)
+		}
+		return nil
+	})
+	lifecycle.Must(t, h.Get(ctx, ns, "volsync-moving", &corev1.Secret{}))
+	lifecycle.Must(t, h.Get(ctx, ns, "volsync-moving-config", &corev1.PersistentVolumeClaim{}))
+}
