@@ -8,16 +8,18 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/volsync-go/volsync/pkg/common/clients"
+	"github.com/volsync-go/volsync/pkg/common/kinds"
 	"github.com/volsync-go/volsync/pkg/testutil/testenv"
 )
 
 // Start returns a Split over a cache of env's API server configured as the controllers'
 // caches are. The cache runs until the test ends.
-func Start(tb testing.TB, env *testenv.Env) *clients.Split {
+// extra are the controller's own kinds (app.Controller.Kinds).
+func Start(tb testing.TB, env *testenv.Env, extra ...kinds.Kind) *clients.Split {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	tb.Cleanup(cancel)
-	opts := clients.CacheOptions()
+	opts := clients.CacheOptions(extra...)
 	opts.Scheme = env.Scheme
 	c, err := cache.New(env.Config, opts)
 	if err != nil {
@@ -37,7 +39,7 @@ func Start(tb testing.TB, env *testenv.Env) *clients.Split {
 	if err != nil {
 		tb.Fatalf("creating the client: %v", err)
 	}
-	s, err := clients.NewSplit(cl, env.Client)
+	s, err := clients.NewSplit(cl, env.Client, extra...)
 	if err != nil {
 		tb.Fatal(err)
 	}

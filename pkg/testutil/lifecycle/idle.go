@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
+	"github.com/volsync-go/volsync/pkg/common/clients"
 	"github.com/volsync-go/volsync/pkg/common/metrics"
 	"github.com/volsync-go/volsync/pkg/common/naming"
 	"github.com/volsync-go/volsync/pkg/common/reconcile"
@@ -83,18 +84,61 @@ func (h *Harness) IdleReconcileMakesNoRequest(t *testing.T) {
 func (h *Harness) IdleReconciles(t *testing.T, obj client.Object, userReads ...string) {
 	t.Helper()
 	ctx := Context(t)
-	newReconciler, role := reconcile.NewDestinationReconciler, naming.Destination
+	role := naming.Destination
 	if _, ok := obj.(*v1alpha1.ReplicationSource); ok {
-		newReconciler, role = reconcile.NewSourceReconciler, naming.Source
+		role = naming.Source
 	}
 	key := client.ObjectKeyFromObject(obj)
 	job := h.FindJob(t, key.Namespace, h.JobName(role, key.Name)) // not started yet: no pod
+	reconcileOnce, split := h.freshReconciler(t, obj, userReads)
+	if reqs := reconcileOnce("idle reconcile"); len(reqs) != 0 {
+		t.Errorf("a reconcile with nothing to do made %d API requests, want 0: %v", len(reqs), reqs)
+	}
+	// The Job's pod starts: the watch wakes the reconciler, which still has nothing to do.
+	h.StartJob(t, job)
+	Eventually(t, "the Job's start in the cache", func() error {
+		cached := job.DeepCopy()
+		Must(t, split.Get(ctx, client.ObjectKeyFromObject(job), cached))
+		if cached.Status.Active == 0 {
+			return fmt.Errorf("cache has Job status %+v", cached.Status)
+		}
+		return nil
+	})
+	if reqs := reconcileOnce("reconcile after the Job started"); len(reqs) != 0 {
+		t.Errorf("a reconcile of a running Job made %d API requests, want 0: %v", len(reqs), reqs)
+	}
+}
+
+// SteadyIdleReconciles is IdleReconciles for a steady mover (no Job): once obj is at rest, a
+// fresh reconciler reads the user's objects userReads live once and writes nothing, and the
+// next reconciles make no API request and emit no event.
+func (h *Harness) SteadyIdleReconciles(t *testing.T, obj client.Object, userReads ...string) {
+	t.Helper()
+	reconcileOnce, _ := h.freshReconciler(t, obj, userReads)
+	for i := range 3 {
+		if reqs := reconcileOnce(fmt.Sprintf("idle reconcile %d", i+1)); len(reqs) != 0 {
+			t.Errorf("a reconcile with nothing to do made %d API requests, want 0: %v", len(reqs), reqs)
+		}
+	}
+}
+
+// freshReconciler starts a reconciler of obj with its own cache over a connection that records
+// every request, runs its first reconcile and checks that it read exactly userReads live and
+// wrote nothing. It returns a function running one more reconcile (the requests it made).
+func (h *Harness) freshReconciler(t *testing.T, obj client.Object, userReads []string) (func(string) []string, *clients.Split) {
+	t.Helper()
+	ctx := Context(t)
+	newReconciler := reconcile.NewDestinationReconciler
+	if _, ok := obj.(*v1alpha1.ReplicationSource); ok {
+		newReconciler = reconcile.NewSourceReconciler
+	}
+	key := client.ObjectKeyFromObject(obj)
 	log := &requestLog{}
 	cfg := rest.CopyConfig(h.Env.Config)
 	cfg.Wrap(log.wrap)
 	api, err := client.New(cfg, client.Options{Scheme: h.Env.Scheme})
 	Must(t, err)
-	split := cachedclient.Start(t, &testenv.Env{Config: cfg, Client: api, Scheme: h.Env.Scheme})
+	split := cachedclient.Start(t, &testenv.Env{Config: cfg, Client: api, Scheme: h.Env.Scheme}, h.Kinds...)
 	recorder := kevents.NewFakeRecorder(100)
 	r := newReconciler(reconcile.Options{
 		Builder: h.Builder, Client: split, APIReader: api, Recorder: recorder,
@@ -130,22 +174,7 @@ func (h *Harness) IdleReconciles(t *testing.T, obj client.Object, userReads ...s
 		}
 	}
 
-	if reqs := reconcileOnce("idle reconcile"); len(reqs) != 0 {
-		t.Errorf("a reconcile with nothing to do made %d API requests, want 0: %v", len(reqs), reqs)
-	}
-	// The Job's pod starts: the watch wakes the reconciler, which still has nothing to do.
-	h.StartJob(t, job)
-	Eventually(t, "the Job's start in the cache", func() error {
-		cached := job.DeepCopy()
-		Must(t, split.Get(ctx, client.ObjectKeyFromObject(job), cached))
-		if cached.Status.Active == 0 {
-			return fmt.Errorf("cache has Job status %+v", cached.Status)
-		}
-		return nil
-	})
-	if reqs := reconcileOnce("reconcile after the Job started"); len(reqs) != 0 {
-		t.Errorf("a reconcile of a running Job made %d API requests, want 0: %v", len(reqs), reqs)
-	}
+	return reconcileOnce, split
 }
 
 // isList tells a collection path (/api/v1/pods, /apis/batch/v1/namespaces/x/jobs) from an

@@ -209,6 +209,9 @@ func TestPeersInSync(t *testing.T) {
 		}
 		time.Sleep(testPoll / 2)
 	}
+	// A fresh reconciler (a restarted controller) reads the source PVC once; then a poll makes
+	// no API request at all: everything else comes from its cache.
+	h.SteadyIdleReconciles(t, a, "persistentvolumeclaims/data")
 
 	// A peer that goes away is reported per peer; the object is out of sync, not failed.
 	pb.stop()
@@ -357,4 +360,36 @@ func TestMovedToAnotherMover(t *testing.T) {
 	})
 	lifecycle.Must(t, h.Get(ctx, ns, "volsync-moving", &corev1.Secret{}))
 	lifecycle.Must(t, h.Get(ctx, ns, "volsync-moving-config", &corev1.PersistentVolumeClaim{}))
+}
+
+// TestPodCannotRun: a mover pod that keeps failing (here: a crash loop on a volume it cannot
+// write) is an Error condition with the mover's own message, once it has been unready for
+// steady.PodStuckAfter.
+func TestPodCannotRun(t *testing.T) {
+	ctx := lifecycle.Context(t)
+	ns := h.Namespace(t, nil)
+	rs := newSource(t, ns, "crashing", v1alpha1.ReplicationSourceSyncthingSpec{})
+	d := waitDeployment(t, ns, "volsync-crashing")
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "volsync-crashing-abc", Namespace: ns, Labels: d.Spec.Template.Labels},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "syncthing", Image: testImage}}},
+	}
+	lifecycle.Must(t, h.Client.Create(ctx, pod))
+	pod.Status = corev1.PodStatus{Phase: corev1.PodRunning, ContainerStatuses: []corev1.ContainerStatus{{
+		Name: "syncthing", Image: testImage, RestartCount: 5,
+		State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}},
+		LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
+			ExitCode: 1, Message: "data directory /data is not writable by uid 65534: set moverSecurityContext"}},
+	}}}
+	lifecycle.Must(t, h.Client.Status().Update(ctx, pod))
+	h.Clock.Step(3 * time.Minute)
+	// Any change wakes the reconciler; its clock now says the pod has had its time.
+	cur := readRS(t, rs)
+	patch := client.MergeFrom(cur.DeepCopy())
+	cur.Annotations = map[string]string{"example.com/touch": "1"}
+	lifecycle.Must(t, h.Client.Patch(ctx, cur, patch))
+	cur = waitCondition(t, rs, "keeps exiting (5 restarts), last exit code 1: data directory /data is not writable", lifecycle.WaitTimeout)
+	if reason, _ := condition(cur); reason != v1alpha1.SynchronizingReasonError {
+		t.Errorf("reason %s, want Error", reason)
+	}
 }
