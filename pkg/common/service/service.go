@@ -62,6 +62,9 @@ type Spec struct {
 	PortName   string
 	Port       int32
 	TargetPort int32
+	// Internal: the Service is the controller's own way to the mover (syncthing's API), not an
+	// address users or peers connect to: no address events.
+	Internal bool
 }
 
 // serviceType returns the type to use.
@@ -159,7 +162,7 @@ func Ensure(ctx context.Context, c client.Client, rec events.Recorder, clk clock
 
 	address = Address(svc)
 	if address != "" {
-		if address != previousAddress {
+		if address != previousAddress && !s.Internal {
 			rec.Normal(svc, events.ReasonServiceAddressAssigned, events.ActionAssignAddress,
 				"listening on address %s for incoming connections", address)
 		}

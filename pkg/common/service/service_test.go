@@ -134,6 +134,21 @@ func TestEnsureClusterIP(t *testing.T) {
 	}
 }
 
+// TestEnsureInternal: the controller's own Service (a mover's API) gets its address without
+// the events that tell users where to connect.
+func TestEnsureInternal(t *testing.T) {
+	f := newFixture(t)
+	s := testSpec(f.owner)
+	s.Internal = true
+	addr, _ := f.ensure(s, "")
+	if net.ParseIP(addr) == nil {
+		t.Fatalf("Ensure = %q, want the ClusterIP", addr)
+	}
+	if got := f.rec.take(); len(got) != 0 {
+		t.Errorf("events for an internal Service: %q", got)
+	}
+}
+
 func TestEnsureLoadBalancer(t *testing.T) {
 	f := newFixture(t)
 	s := testSpec(f.owner)

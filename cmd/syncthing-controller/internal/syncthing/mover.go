@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -217,8 +218,8 @@ func (s *source) deployment(ctx context.Context, data, config *corev1.Persistent
 func (s *source) services(ctx context.Context, selector map[string]string) (api, data string, retry time.Duration, err error) {
 	api, r1, err := service.Ensure(ctx, s.env.Client, s.env.Events, s.env.Clock, service.Spec{
 		Name: s.names.API, Owner: s.rs, Selector: selector, Annotations: &map[string]string{},
-		PortName: contract.APIPortName, Port: contract.APIPort, TargetPort: contract.APIPort,
-	}, s.lastAPIAddress(ctx))
+		PortName: contract.APIPortName, Port: contract.APIPort, TargetPort: contract.APIPort, Internal: true,
+	}, "")
 	if err != nil {
 		return "", "", 0, err
 	}
@@ -236,17 +237,6 @@ func (s *source) services(ctx context.Context, selector map[string]string) (api,
 		return "", "", 0, err
 	}
 	return api, data, minPositive(r1, r2), nil
-}
-
-// lastAPIAddress: the API Service's address is not published; its event is sent once per
-// address change that the controller notices, which needs no memory: the API Service's
-// ClusterIP never changes.
-func (s *source) lastAPIAddress(ctx context.Context) string {
-	svc := &corev1.Service{}
-	if err := s.env.Client.Get(ctx, client.ObjectKey{Namespace: s.rs.Namespace, Name: s.names.API}, svc); err != nil {
-		return ""
-	}
-	return service.Address(svc)
 }
 
 // poll configures the running syncthing through its API and reports its state.
@@ -351,10 +341,8 @@ func (s *source) status() *v1alpha1.ReplicationSourceSyncthingStatus {
 }
 
 func trimScheme(addr string) string {
-	for i := 0; i+2 < len(addr); i++ {
-		if addr[i:i+3] == "://" {
-			return addr[i+3:]
-		}
+	if _, rest, ok := strings.Cut(addr, "://"); ok {
+		return rest
 	}
 	return addr
 }
