@@ -67,6 +67,8 @@ type ReplicationSourceStatus struct {
 // +kubebuilder:printcolumn:name="Duration",type="string",JSONPath=".status.lastSyncDuration"
 // +kubebuilder:printcolumn:name="Next sync",type="string",format="date-time",JSONPath=".status.nextSyncTime"
 // +kubebuilder:printcolumn:name="Last pruned",type="string",format="date-time",JSONPath=".status.restic.lastPruned",priority=1
+// +kubebuilder:printcolumn:name="Syncthing ID",type="string",JSONPath=".status.syncthing.ID",priority=1
+// +kubebuilder:printcolumn:name="Syncthing address",type="string",JSONPath=".status.syncthing.address",priority=1
 type ReplicationSource struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`

@@ -34,7 +34,7 @@ func TestCRDShape(t *testing.T) {
 		columns      []string
 	}{
 		// The reference's columns, then (kubectl get -o wide) when restic last pruned.
-		{"replicationsources", "ReplicationSource", []string{"Source", "Last sync", "Duration", "Next sync", "Last pruned"}},
+		{"replicationsources", "ReplicationSource", []string{"Source", "Last sync", "Duration", "Next sync", "Last pruned", "Syncthing ID", "Syncthing address"}},
 		{"replicationdestinations", "ReplicationDestination", []string{"Last sync", "Duration", "Next sync"}},
 	} {
 		t.Run(tc.plural, func(t *testing.T) {
