@@ -15,7 +15,15 @@ k() { "$HERE/kubectl.sh" "$@"; }
 echo "deploy: applying overlay $OVERLAY" >&2
 # Server-side apply: the CRDs are too large for the last-applied annotation of client-side apply.
 k apply --server-side --force-conflicts --field-manager=volsync-go-deploy -k "$DIR" >&2
-k wait --for=condition=Established --timeout=60s crd/replicationsources.volsync.backube crd/replicationdestinations.volsync.backube >&2
+# Polled: `kubectl wait --for=condition=Established` fails at once when it reads a new CRD
+# before its status has any condition.
+for crd in replicationsources replicationdestinations; do
+  end=$((SECONDS + 60))
+  until [ "$(k get "crd/$crd.volsync.backube" -o jsonpath='{.status.conditions[?(@.type=="Established")].status}' 2>/dev/null)" = True ]; do
+    [ "$SECONDS" -lt "$end" ] || { echo "deploy: crd/$crd.volsync.backube was not established within 60s" >&2; exit 1; }
+    sleep 0.5
+  done
+done
 for d in $(k -n volsync-system get deploy -o name); do
   # A new image under the same tag needs new pods.
   [ "$OVERLAY" = local ] && k -n volsync-system rollout restart "$d" >&2

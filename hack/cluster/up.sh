@@ -318,11 +318,17 @@ render() { # manifest -> stdout with placeholders filled
 }
 log "installing snapshot CRDs, CoreDNS, snapshot-controller and the csi-hostpath driver"
 kubectl_admin apply --server-side --force-conflicts -f "$SNAP_BIN/crd/" >/dev/null
+# Polled rather than `kubectl wait --for condition=Established`, which fails at once ("accessor
+# error: <nil> is of the type <nil>") when it reads a CRD before its status has any condition.
+crd_established() {
+  [ "$(kubectl_admin get "crd/$1" -o jsonpath='{.status.conditions[?(@.type=="Established")].status}')" = True ]
+}
 for crd in volumesnapshots volumesnapshotcontents volumesnapshotclasses \
   volumegroupsnapshots volumegroupsnapshotcontents volumegroupsnapshotclasses; do
   group=snapshot.storage.k8s.io
   case "$crd" in volumegroup*) group=groupsnapshot.storage.k8s.io ;; esac
-  kubectl_admin wait --for condition=Established --timeout "${DEADLINE_PROCESS_READY}s" "crd/$crd.$group" >/dev/null
+  wait_for "$DEADLINE_PROCESS_READY" "crd/$crd.$group Established" crd_established "$crd.$group" \
+    || die "crd/$crd.$group was not established"
 done
 snapdir="$(GOWORK=off go mod download -json "github.com/kubernetes-csi/external-snapshotter/v8@$SNAPSHOTTER_VERSION" | sed -n 's/.*"Dir": "\(.*\)",*/\1/p')"
 kubectl_admin apply -f "$snapdir/deploy/kubernetes/snapshot-controller/rbac-snapshot-controller.yaml" >/dev/null
