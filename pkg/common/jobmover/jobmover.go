@@ -18,14 +18,6 @@ import (
 	"github.com/volsync-go/volsync/pkg/pit"
 )
 
-// Pod labels of every mover pod (the destination Service selects them).
-const (
-	nameLabel      = "app.kubernetes.io/name"
-	componentLabel = "app.kubernetes.io/component"
-	partOfLabel    = "app.kubernetes.io/part-of"
-	partOf         = "volsync"
-)
-
 // CleanupRetry is how soon a cleanup that waits for deletions without a watch looks again.
 const CleanupRetry = 30 * time.Second
 
@@ -91,11 +83,7 @@ func (s Side) JobName() string {
 
 // PodLabels select the mover pod.
 func (s Side) PodLabels() map[string]string {
-	return map[string]string{
-		nameLabel:      naming.AppName(s.Role, s.Owner.GetName()),
-		componentLabel: s.Component,
-		partOfLabel:    partOf,
-	}
+	return jobs.PodLabels(naming.AppName(s.Role, s.Owner.GetName()), s.Component)
 }
 
 // Debug reports whether the object asks for a verbose mover (the debug annotation).

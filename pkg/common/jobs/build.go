@@ -371,7 +371,27 @@ func dnsLabelChars(s string) string {
 func HashTemplate(t *corev1.PodTemplateSpec) string {
 	unplaced := *t
 	unplaced.Spec.NodeSelector, unplaced.Spec.Tolerations = nil, nil
-	data, _ := json.Marshal(&unplaced)
+	return Fingerprint(&unplaced)
+}
+
+// Fingerprint is a short hash of a pod template as it is, placement included (a steady mover's
+// Deployment follows the application's node).
+func Fingerprint(t *corev1.PodTemplateSpec) string {
+	data, _ := json.Marshal(t)
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:8])
+}
+
+// Labels of every mover pod (the Services of a mover select them).
+const (
+	NameLabel      = "app.kubernetes.io/name"
+	ComponentLabel = "app.kubernetes.io/component"
+	PartOfLabel    = "app.kubernetes.io/part-of"
+	partOf         = "volsync"
+)
+
+// PodLabels are the labels that select a mover pod: app its app.kubernetes.io/name (e.g.
+// naming.AppName), component e.g. "rsync-mover".
+func PodLabels(app, component string) map[string]string {
+	return map[string]string{NameLabel: app, ComponentLabel: component, PartOfLabel: partOf}
 }

@@ -16,8 +16,8 @@ const (
 	// looks at its pods for a reason they cannot start (an image that cannot be pulled, a
 	// missing Secret key, no node to run on) and reports it.
 	PodStuckAfter = 2 * time.Minute
-	// podStuckRecheck is how often a Job without a ready pod is looked at again.
-	podStuckRecheck = time.Minute
+	// PodStuckRecheck is how often a mover without a ready pod is looked at again.
+	PodStuckRecheck = time.Minute
 )
 
 // stuckReasons are the container waiting reasons that do not go away by themselves.
@@ -44,11 +44,11 @@ func (r Runner) running(ctx context.Context, job *batchv1.Job) (Outcome, error) 
 	}
 	for i := range pods.Items {
 		if why := CannotStart(&pods.Items[i]); why != "" {
-			return Outcome{Phase: Running, RetryAfter: podStuckRecheck,
+			return Outcome{Phase: Running, RetryAfter: PodStuckRecheck,
 				Err: fmt.Errorf("mover pod %s cannot start: %s", pods.Items[i].Name, why)}, nil
 		}
 	}
-	return Outcome{Phase: Running, RetryAfter: podStuckRecheck}, nil
+	return Outcome{Phase: Running, RetryAfter: PodStuckRecheck}, nil
 }
 
 // CannotStart says why a pending pod cannot start, "" when nothing says it cannot.

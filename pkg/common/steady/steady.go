@@ -2,9 +2,6 @@ package steady
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -35,8 +32,6 @@ const (
 	ChangedAnnotation = "volsync.backube/pod-changed"
 	// PodStuckAfter is how long a pod may be unready before the controller looks for why.
 	PodStuckAfter = jobs.PodStuckAfter
-	// stuckRecheck is how often an unready pod is looked at again after that.
-	stuckRecheck = time.Minute
 	// crashLoop is the waiting reason of a container that keeps exiting.
 	crashLoop = "CrashLoopBackOff"
 )
@@ -88,7 +83,7 @@ func Build(s Spec) *appsv1.Deployment {
 	d := &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: s.Pod.Name, Namespace: s.Pod.Owner.GetNamespace(), Labels: maps.Clone(pod.Labels),
-			Annotations: map[string]string{SpecHashAnnotation: hash(&pod)},
+			Annotations: map[string]string{SpecHashAnnotation: jobs.Fingerprint(&pod)},
 		},
 		Spec: appsv1.DeploymentSpec{
 			Replicas: ptr.To(replicas),
@@ -100,13 +95,6 @@ func Build(s Spec) *appsv1.Deployment {
 		},
 	}
 	return d
-}
-
-// hash fingerprints the whole template, placement included.
-func hash(t *corev1.PodTemplateSpec) string {
-	data, _ := json.Marshal(t)
-	sum := sha256.Sum256(data)
-	return hex.EncodeToString(sum[:8])
 }
 
 // Ensure creates the Deployment or brings it to the Spec (pod template, replicas) and reports
@@ -174,10 +162,10 @@ func (r Runner) state(ctx context.Context, d *appsv1.Deployment, paused bool) (S
 	}
 	for i := range pods.Items {
 		if why := failing(&pods.Items[i]); why != "" {
-			return State{RetryAfter: stuckRecheck, Err: fmt.Errorf("mover pod %s cannot run: %s", pods.Items[i].Name, why)}, nil
+			return State{RetryAfter: jobs.PodStuckRecheck, Err: fmt.Errorf("mover pod %s cannot run: %s", pods.Items[i].Name, why)}, nil
 		}
 	}
-	return State{RetryAfter: stuckRecheck}, nil
+	return State{RetryAfter: jobs.PodStuckRecheck}, nil
 }
 
 // failing says why a pod cannot start (jobs.CannotStart) or keeps exiting (a crash loop, with
@@ -226,5 +214,5 @@ func keepPlacement(want, have *appsv1.Deployment) {
 		return
 	}
 	w.NodeSelector, w.Tolerations = maps.Clone(h.NodeSelector), append([]corev1.Toleration(nil), h.Tolerations...)
-	want.Annotations[SpecHashAnnotation] = hash(&want.Spec.Template)
+	want.Annotations[SpecHashAnnotation] = jobs.Fingerprint(&want.Spec.Template)
 }

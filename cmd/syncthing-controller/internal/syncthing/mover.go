@@ -171,9 +171,7 @@ func (s *source) deployment(ctx context.Context, data, config *corev1.Persistent
 		Args:           []string{contract.CommandRun},
 		ServiceAccount: sa, Paused: s.rs.Spec.Paused, Privileged: s.env.Privileged, PrivilegedCaps: privilegedCaps,
 		Data: &jobs.Data{PVC: data}, WritableData: true, Config: cfg, Debug: debug, Proxy: s.env.ProxyEnv,
-		Labels: map[string]string{
-			"app.kubernetes.io/name": s.names.App, "app.kubernetes.io/component": component, "app.kubernetes.io/part-of": "volsync",
-		},
+		Labels: jobs.PodLabels(s.names.App, component),
 		Env: []corev1.EnvVar{
 			{Name: contract.EnvConfigDir, Value: contract.ConfigDir},
 			{Name: contract.EnvDataDir, Value: moverc.DataDir},
