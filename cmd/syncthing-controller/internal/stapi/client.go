@@ -216,5 +216,3 @@ func (c *Client) Config(ctx context.Context) (Config, error) {
 func (c *Client) PutConfig(ctx context.Context, cfg Config) error {
 	return c.do(ctx, http.MethodPut, "/rest/config", nil, cfg.raw, nil)
 }
-
-func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }

@@ -1,6 +1,7 @@
 package stapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -223,7 +224,7 @@ func clone(m map[string]any) map[string]any {
 	}
 	b, _ := json.Marshal(m)
 	var out map[string]any
-	dec := json.NewDecoder(bytesReader(b))
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	_ = dec.Decode(&out)
 	return out

@@ -3,6 +3,7 @@ package stapi
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -18,7 +19,7 @@ const (
 func parse(t *testing.T, s string) Config {
 	t.Helper()
 	var raw map[string]any
-	dec := json.NewDecoder(bytesReader([]byte(s)))
+	dec := json.NewDecoder(strings.NewReader(s))
 	dec.UseNumber()
 	if err := dec.Decode(&raw); err != nil {
 		t.Fatal(err)
@@ -92,7 +93,7 @@ func TestApply(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{`"maxSendKbps":12345678901234`, `"rescanIntervalS":3600`, `"apiKey":"k"`, `"version":37`} {
-		if !json.Valid(out) || !contains(string(out), want) {
+		if !json.Valid(out) || !strings.Contains(string(out), want) {
 			t.Errorf("the configuration lost %s", want)
 		}
 	}
@@ -138,8 +139,4 @@ func TestApplyMakesMissingFolder(t *testing.T) {
 	if f == nil || f["path"] != "/data" || f["fsWatcherEnabled"] != true {
 		t.Errorf("folder %v", f)
 	}
-}
-
-func contains(s, sub string) bool {
-	return len(sub) == 0 || (len(s) >= len(sub) && (s[:len(sub)] == sub || contains(s[1:], sub)))
 }

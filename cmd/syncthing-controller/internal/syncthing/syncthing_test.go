@@ -16,7 +16,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
-	contract "github.com/volsync-go/volsync/images/contract/syncthing"
 	"github.com/volsync-go/volsync/pkg/testutil/lifecycle"
 )
 
@@ -336,8 +335,6 @@ func TestBadInput(t *testing.T) {
 		t.Error("a Deployment was created for a Block source")
 	}
 }
-
-var _ = contract.FolderID
 
 // TestMovedToAnotherMover: a ReplicationSource moved to another mover stops its syncthing at
 // once (the Deployment writes the user's volume); what holds the device identity stays.
