@@ -35,6 +35,17 @@ const (
 	// LatestCopyTriggerWaitingSinceAnnotation on a source PVC is when (RFC 3339) the
 	// source started waiting for a new copy-trigger value.
 	LatestCopyTriggerWaitingSinceAnnotation = "volsync.backube/latest-copy-trigger-waiting-since"
+
+	// PopulatorSnapshotLabelPrefix + the UID of a PVC being populated from a
+	// ReplicationDestination, with the PVC's name as value, marks the VolumeSnapshot the volume
+	// populator restores from: a destination's cleanup leaves such a snapshot to the populator.
+	PopulatorSnapshotLabelPrefix = "volsync.backube/volpop-pvc-"
+	// PopulatorPVCForLabel, with the user's PVC name as value, is on the volume populator's
+	// temporary PVC (vs-prime-<PVC UID>).
+	PopulatorPVCForLabel = "volsync.backube/populator-pvc-for"
+	// PopulatedFromAnnotation on a PersistentVolume the volume populator bound to a user's PVC
+	// is <namespace>/<VolumeSnapshot name>.
+	PopulatedFromAnnotation = "volsync.backube/populated-from"
 )
 
 // Values of LatestCopyStatusAnnotation.

@@ -3,9 +3,11 @@ package cleanup
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	snapv1 "github.com/kubernetes-csi/external-snapshotter/client/v6/apis/volumesnapshot/v1"
 	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -26,7 +28,8 @@ import (
 //
 // VolumeSnapshots are treated with care: one labelled volsync.backube/do-not-delete is kept and
 // relinquished (ownership.Relinquish); one that has other owners (e.g. the PVC of a volume populator)
-// only loses the owner's reference; the others are deleted with a resourceVersion
+// or that a volume populator is restoring from (InUseByPopulator) only loses the owner's
+// reference, so the populator's PVC, once it owns the snapshot, takes it away with it; the others are deleted with a resourceVersion
 // precondition, so a snapshot that changed since it was read is looked at again.
 //
 // done is false while any of these objects still exists (also after deleting them: the next
@@ -68,7 +71,11 @@ func Temporary(ctx context.Context, c client.Client, owner client.Object, objs .
 					done = done && !retry
 					continue
 				}
-				if ownership.HasOtherOwners(snap, owner) {
+				inUse, err := InUseByPopulator(ctx, live(c), snap)
+				if err != nil {
+					return false, err
+				}
+				if ownership.HasOtherOwners(snap, owner) || inUse {
 					retry, err := ownership.DropOwnerRef(ctx, c, owner, snap)
 					if err != nil {
 						return false, err
@@ -98,3 +105,39 @@ func propagation(obj client.Object) metav1.DeletionPropagation {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// InUseByPopulator reports whether a volume populator marked obj as the source of a PVC it is
+// populating: a label key v1alpha1.PopulatorSnapshotLabelPrefix + <PVC UID> whose value names
+// a PVC of that UID that still exists (read through r, live: users' PVCs are not cached). A
+// mark whose PVC is gone, or was replaced, is stale. (The reference implementation looked at the
+// label values and never matched.)
+func InUseByPopulator(ctx context.Context, r client.Reader, obj client.Object) (bool, error) {
+	for k, name := range obj.GetLabels() {
+		uid, ok := strings.CutPrefix(k, v1alpha1.PopulatorSnapshotLabelPrefix)
+		if !ok {
+			continue
+		}
+		if name == "" {
+			return true, nil // a name too long for a label value: cannot tell, keep it
+		}
+		pvc := &corev1.PersistentVolumeClaim{}
+		err := r.Get(ctx, client.ObjectKey{Namespace: obj.GetNamespace(), Name: name}, pvc)
+		switch {
+		case apierrors.IsNotFound(err):
+			continue
+		case err != nil:
+			return false, fmt.Errorf("reading PVC %s, marked as being populated from VolumeSnapshot %s: %w", name, obj.GetName(), err)
+		case string(pvc.UID) == uid:
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// live returns the reader of c that reads from the API server (clients.Split's API), or c.
+func live(c client.Client) client.Reader {
+	if s, ok := c.(interface{ LiveReader() client.Reader }); ok {
+		return s.LiveReader()
+	}
+	return c
+}

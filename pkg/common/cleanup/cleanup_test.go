@@ -178,6 +178,16 @@ func TestTemporarySnapshots(t *testing.T) {
 	snap("temp", nil, ref(owner, true))
 	snap("keep", map[string]string{v1alpha1.DoNotDeleteLabel: "yes"}, ref(owner, true))
 	snap("shared", nil, ref(owner, true), ref(other, false))
+	// A volume populator is restoring from it for a PVC that exists and does not own it yet;
+	// another's mark names a PVC that is gone (stale).
+	restored := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "restored", Namespace: ns},
+		Spec: corev1.PersistentVolumeClaimSpec{AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}}}}
+	if err := env.Client.Create(ctx, restored); err != nil {
+		t.Fatal(err)
+	}
+	snap("restoring", map[string]string{v1alpha1.PopulatorSnapshotLabelPrefix + string(restored.UID): "restored"}, ref(owner, true))
+	snap("stale", map[string]string{v1alpha1.PopulatorSnapshotLabelPrefix + "0c5e": "restored"}, ref(owner, true))
 	held := snap("held", nil, ref(owner, true))
 	held.Finalizers = []string{testFinalizer}
 	if err := env.Client.Update(ctx, held); err != nil {
@@ -207,6 +217,16 @@ func TestTemporarySnapshots(t *testing.T) {
 	}
 	if len(s.OwnerReferences) != 1 || s.OwnerReferences[0].UID != other.GetUID() {
 		t.Errorf("shared owners = %v, want only the other owner", s.OwnerReferences)
+	}
+	r := &snapv1.VolumeSnapshot{}
+	if !exists(ctx, t, r, ns, "restoring") {
+		t.Fatal("snapshot a volume populator restores from deleted")
+	}
+	if len(r.OwnerReferences) != 0 {
+		t.Errorf("restoring owners = %v, want none (the populator's PVC takes it over)", r.OwnerReferences)
+	}
+	if exists(ctx, t, &snapv1.VolumeSnapshot{}, ns, "stale") {
+		t.Errorf("snapshot with a stale populator mark not deleted")
 	}
 	rv := s.ResourceVersion
 	dropFinalizers(ctx, t, held)

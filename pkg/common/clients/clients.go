@@ -157,6 +157,10 @@ func (s *Split) List(ctx context.Context, list client.ObjectList, opts ...client
 	return s.API.List(ctx, list, opts...)
 }
 
+// LiveReader reads from the API server (users' objects of cached kinds, which the cache does
+// not hold).
+func (s *Split) LiveReader() client.Reader { return s.API }
+
 // Create creates obj and remembers it until the cache has it.
 func (s *Split) Create(ctx context.Context, obj client.Object, opts ...client.CreateOption) error {
 	if err := s.Client.Create(ctx, obj, opts...); err != nil {
