@@ -90,6 +90,19 @@ func (c Controller) ParseFlags(fs *flag.FlagSet, args []string, getenv func(stri
 	if f.Image == "" {
 		f.Image = c.DefaultImage
 	}
+	finish := BindManagerFlags(fs, &f, "reconciles run in parallel per kind (ReplicationSources, ReplicationDestinations)")
+	fs.StringVar(&f.Image, "mover-image", f.Image, "image of the "+c.Name+" mover (env "+c.ImageEnv+")")
+	fs.StringVar(&f.PullSecrets, "mover-image-pull-secrets", "",
+		"comma-separated image pull Secrets in the controller's namespace, copied for the mover ServiceAccounts")
+	err := fs.Parse(args)
+	finish()
+	return f, err
+}
+
+// BindManagerFlags binds the flags of every VolSync process that runs a controller manager
+// (metrics, probes, leader election, concurrency, API client limits, profiling) to f; call the
+// returned function after fs.Parse. concurrency is the help text of --max-concurrent-reconciles.
+func BindManagerFlags(fs *flag.FlagSet, f *Flags, concurrency string) (finish func()) {
 	fs.StringVar(&f.MetricsAddr, "metrics-bind-address", defaultMetricsAddr, "address of the Prometheus metrics endpoint (0 disables it)")
 	fs.BoolVar(&f.MetricsSecure, "metrics-secure", true,
 		"serve metrics over HTTPS to authenticated and authorized clients only (false: plain HTTP, for local use)")
@@ -99,21 +112,17 @@ func (c Controller) ParseFlags(fs *flag.FlagSet, args []string, getenv func(stri
 	fs.BoolVar(&f.EnableHTTP2, "enable-http2", false, "allow HTTP/2 on the metrics server (off: CVE-2023-44487, CVE-2023-39325)")
 	fs.StringVar(&f.ProbeAddr, "health-probe-bind-address", ":8081", "address of the health and readiness probes")
 	fs.BoolVar(&f.LeaderElect, "leader-elect", false, "elect a leader so that only one replica reconciles (lease in $"+NamespaceEnv+")")
-	fs.StringVar(&f.Image, "mover-image", f.Image, "image of the "+c.Name+" mover (env "+c.ImageEnv+")")
-	fs.StringVar(&f.PullSecrets, "mover-image-pull-secrets", "",
-		"comma-separated image pull Secrets in the controller's namespace, copied for the mover ServiceAccounts")
-	fs.IntVar(&f.Concurrency, "max-concurrent-reconciles", defaultConcurrency,
-		"reconciles run in parallel per kind (ReplicationSources, ReplicationDestinations)")
+	fs.IntVar(&f.Concurrency, "max-concurrent-reconciles", defaultConcurrency, concurrency)
 	qps := fs.Float64("kube-api-qps", defaultQPS,
 		"client-side limit of API requests per second (negative: none; the API server's priority and fairness protects it)")
 	fs.IntVar(&f.Burst, "kube-api-burst", defaultBurst, "client-side burst above --kube-api-qps (ignored when the limit is off)")
 	fs.StringVar(&f.PprofAddr, "pprof-bind-address", "", "address of the Go profiling endpoints /debug/pprof (empty: off)")
-	err := fs.Parse(args)
-	f.QPS = float32(*qps)
-	if f.QPS > 0 && f.Burst < 1 {
-		f.Burst = max(1, int(2*f.QPS)) // client-go refuses a limit without a burst
+	return func() {
+		f.QPS = float32(*qps)
+		if f.QPS > 0 && f.Burst < 1 {
+			f.Burst = max(1, int(2*f.QPS)) // client-go refuses a limit without a burst
+		}
 	}
-	return f, err
 }
 
 // MetricsOptions serves metrics over HTTPS behind TokenReview/SubjectAccessReview (scrapers
