@@ -54,6 +54,15 @@ func TestShouldProvision(t *testing.T) {
 		{"WFFC without selected node", claim(ours, nil), class(drv, &wffc), false, "scheduler"},
 		{"WFFC selected another node", claim(map[string]string{AnnStorageProvisioner: drv, AnnSelectedNode: "node-b"}, nil), class(drv, &wffc), false, "not this node"},
 		{"WFFC selected this node", claim(map[string]string{AnnStorageProvisioner: drv, AnnSelectedNode: "node-a"}, nil), class(drv, &wffc), true, ""},
+		{"populator data source", claim(ours, func(c *corev1.PersistentVolumeClaim) {
+			c.Spec.DataSourceRef = &corev1.TypedObjectReference{APIGroup: new("volsync.backube"), Kind: "ReplicationDestination", Name: "rd"}
+		}), class(drv, &immediate), false, "ReplicationDestination.volsync.backube belongs to a volume populator"},
+		{"snapshot data source", claim(ours, func(c *corev1.PersistentVolumeClaim) {
+			c.Spec.DataSourceRef = &corev1.TypedObjectReference{APIGroup: new("snapshot.storage.k8s.io"), Kind: "VolumeSnapshot", Name: "s"}
+		}), class(drv, &immediate), true, ""},
+		{"clone data source", claim(ours, func(c *corev1.PersistentVolumeClaim) {
+			c.Spec.DataSourceRef = &corev1.TypedObjectReference{Kind: "PersistentVolumeClaim", Name: "p"}
+		}), class(drv, &immediate), true, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

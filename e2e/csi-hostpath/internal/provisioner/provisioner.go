@@ -234,6 +234,11 @@ func (p *Provisioner) shouldProvision(claim *corev1.PersistentVolumeClaim, class
 	if ann := provisionerAnnotation(claim); ann != p.cfg.DriverName {
 		return false, "storage-provisioner annotation is " + strconv.Quote(ann)
 	}
+	if kind, foreign := foreignDataSource(claim); foreign {
+		// A volume populator's claim (e.g. a ReplicationDestination): the populator fills it
+		// through a claim of its own, as with external-provisioner.
+		return false, "data source " + kind + " belongs to a volume populator"
+	}
 	if class == nil {
 		return false, "StorageClass " + strconv.Quote(claimClass(claim)) + " not found"
 	}
@@ -422,6 +427,24 @@ func (p *Provisioner) nodeHostname(ctx context.Context) string {
 		}
 	})
 	return p.hostname
+}
+
+// foreignDataSource reports whether the claim's dataSourceRef is of a kind this provisioner
+// does not restore from (neither a PersistentVolumeClaim nor a VolumeSnapshot), and names it.
+func foreignDataSource(claim *corev1.PersistentVolumeClaim) (string, bool) {
+	ref := claim.Spec.DataSourceRef
+	if ref == nil {
+		return "", false
+	}
+	group := ""
+	if ref.APIGroup != nil {
+		group = *ref.APIGroup
+	}
+	switch {
+	case group == "" && ref.Kind == "PersistentVolumeClaim", group == VolumeSnapshotGVR.Group && ref.Kind == "VolumeSnapshot":
+		return "", false
+	}
+	return ref.Kind + "." + group, true
 }
 
 // contentSource resolves the claim's dataSourceRef (or dataSource) to a CSI content source:
