@@ -39,6 +39,8 @@ manifests: $(CONTROLLER_GEN) ## Generate the CRDs and each controller's ClusterR
 	cd api && $(CONTROLLER_GEN) crd:maxDescLen=400 paths=./... output:crd:artifacts:config=$(ROOT)/$(CRD_DIR)/bases
 	@for c in $(RBAC_CONTROLLERS); do IFS=: read -r dir comp role <<<"$$c"; \
 	  (cd cmd/$$dir && $(CONTROLLER_GEN) rbac:roleName=$$role paths=./... paths=../../pkg/common/app output:rbac:artifacts:config=$(ROOT)/deploy/kustomize/components/$$comp/rbac) || exit 1; done
+	@# The volume populator shares no code with the mover controllers' reconcilers: its own markers only.
+	cd cmd/populator && $(CONTROLLER_GEN) rbac:roleName=volsync-populator paths=./... output:rbac:artifacts:config=$(ROOT)/deploy/kustomize/components/populator/rbac
 
 .PHONY: verify-gen
 verify-gen: generate manifests ## Fail when generated files are stale

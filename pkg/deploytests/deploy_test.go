@@ -98,6 +98,11 @@ func TestLocalOverlayUsesLocalImages(t *testing.T) {
 			t.Errorf("local overlay images of %s: %v %v", c.name, ctr["image"], env)
 		}
 	}
+	// The volume populator has no mover image.
+	spec := find(t, objs, "Deployment", "volsync-populator").Object["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)
+	if img := spec["containers"].([]any)[0].(map[string]any)["image"]; img != "localhost/populator:dev" {
+		t.Errorf("local overlay image of the populator: %v", img)
+	}
 }
 
 func ptrTrue() *bool { b := true; return &b }
