@@ -25,6 +25,7 @@ PACKAGES=(
   "ca-certificates:/etc/ssl/certs/ca-certificates.crt"
   "openssl:/usr/bin/openssl"
   "curl:/usr/bin/curl"
+  "rsync:/usr/bin/rsync" "openssh-client:/usr/bin/ssh"
 )
 
 log() { echo "cluster-deps: $*" >&2; }
