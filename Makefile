@@ -61,6 +61,13 @@ verify-modules: ## Build and vet every module on its own (GOWORK=off)
 build: ## Build every module
 	@for m in $(MODULES); do (cd $$m && go build ./...) || exit 1; done
 
+# The kubectl plugin's version (kubectl volsync --version).
+CLI_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+.PHONY: cli
+cli: ## Build the kubectl plugin into bin/kubectl-volsync (put bin/ on PATH: kubectl volsync ...)
+	CGO_ENABLED=0 go build -trimpath -ldflags "-X main.version=$(CLI_VERSION)" -o $(BIN)/kubectl-volsync ./cmd/kubectl-volsync
+
 .PHONY: lint
 lint: $(GOLANGCI_LINT) ## Run go vet and golangci-lint on every module
 	@for m in $(MODULES); do echo "== $$m"; (cd $$m && go vet ./... && $(GOLANGCI_LINT) run --config $(ROOT)/.golangci.yml ./...) || exit 1; done

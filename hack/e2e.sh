@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end tests on the local real cluster: brings it up if needed, builds the images,
-# deploys the local overlay, runs the smoke suite and every mover's replication suite (e2e/<mover>;
+# deploys the local overlay, runs the smoke suite, every mover's replication suite (e2e/<mover>),
+# the volume populator's (e2e/populator) and the kubectl plugin's (e2e/kubectlvolsync;
 # go test runs the packages in parallel, each in its own namespaces), and tears the cluster down
 # again (if this script brought it up) unless E2E_KEEP_CLUSTER=1. E2E_SUITES picks suites, e.g.
 # E2E_SUITES=./rsynctls/... .
@@ -8,7 +9,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
 export KUBECONFIG="${KUBECONFIG:-/var/lib/volsync-go-cluster/kubeconfig}"
-SUITES="${E2E_SUITES:-./smoke/... ./rsynctls/... ./rsync/... ./rclone/... ./restic/... ./syncthing/...}"
+SUITES="${E2E_SUITES:-./smoke/... ./rsynctls/... ./rsync/... ./rclone/... ./restic/... ./syncthing/... ./populator/... ./kubectlvolsync/...}"
 TIMEOUT="${E2E_TIMEOUT:-45m}"
 
 "$ROOT/hack/cluster/deps.sh" >&2   # Debian packages, idempotent
