@@ -15,17 +15,11 @@ import (
 // with it), waits until it is gone, then removes the relationship file. The PVC, which holds
 // the migrated data, stays.
 func Delete(ctx context.Context, e Env, name string) error {
-	f, d, err := relationship.LoadMigration(e.ConfigDir, name)
-	if err != nil {
-		return err
-	}
-	m := d.Destination
-	c, err := e.Clients(m.Cluster)
+	f, d, c, key, err := e.open(name)
 	if err != nil {
 		return err
 	}
 	rd := &v1alpha1.ReplicationDestination{}
-	key := client.ObjectKey{Namespace: m.Namespace, Name: m.RDName}
 	if err := c.Get(ctx, key, rd); err == nil {
 		if err := c.Delete(ctx, rd, client.PropagationPolicy("Background")); err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("deleting ReplicationDestination %s: %w (the relationship file is kept: run delete again)", key, err)
@@ -46,6 +40,21 @@ func Delete(ctx context.Context, e Env, name string) error {
 	if err := f.Delete(); err != nil {
 		return err
 	}
-	e.printf("deleted migration relationship %q; the data stays in PVC %s/%s\n", name, m.Namespace, m.PVCName)
+	e.printf("deleted migration relationship %q; the data stays in PVC %s/%s\n", name, d.Destination.Namespace, d.Destination.PVCName)
 	return nil
+}
+
+// open loads the migration relationship name and returns its file, data, the client of its
+// destination's cluster and the key of its ReplicationDestination.
+func (e Env) open(name string) (*relationship.File, *relationship.MigrationData, client.Client, client.ObjectKey, error) {
+	f, d, err := relationship.LoadMigration(e.ConfigDir, name)
+	if err != nil {
+		return nil, nil, nil, client.ObjectKey{}, err
+	}
+	m := d.Destination
+	c, err := e.Clients(m.Cluster)
+	if err != nil {
+		return nil, nil, nil, client.ObjectKey{}, err
+	}
+	return f, d, c, client.ObjectKey{Namespace: m.Namespace, Name: m.RDName}, nil
 }

@@ -23,7 +23,6 @@ import (
 
 	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
 	"github.com/volsync-go/volsync/cmd/kubectl-volsync/internal/kube"
-	"github.com/volsync-go/volsync/cmd/kubectl-volsync/internal/relationship"
 )
 
 const (
@@ -71,17 +70,12 @@ func Rsync(ctx context.Context, e Env, name string, o RsyncOptions) error {
 			return fmt.Errorf("%s is needed on this machine: %w", tool, err)
 		}
 	}
-	_, d, err := relationship.LoadMigration(e.ConfigDir, name)
+	_, d, c, key, err := e.open(name)
 	if err != nil {
 		return err
 	}
 	m := d.Destination
-	c, err := e.Clients(m.Cluster)
-	if err != nil {
-		return err
-	}
 	rd := &v1alpha1.ReplicationDestination{}
-	key := client.ObjectKey{Namespace: m.Namespace, Name: m.RDName}
 	if err := c.Get(ctx, key, rd); apierrors.IsNotFound(err) {
 		return fmt.Errorf("%w (%s): delete the migration and create it again", ErrGone, key)
 	} else if err != nil {

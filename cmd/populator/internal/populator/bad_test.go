@@ -26,9 +26,7 @@ func TestBadInput(t *testing.T) {
 	})
 	t.Run("StorageClassMissing", func(t *testing.T) {
 		f := newFixture(t)
-		rd := f.rd("dest", nil)
-		snap := f.snapshot("dest-snap", "1Gi", driver, rd, nil)
-		f.setImage(rd, snapshotImage(snap.Name))
+		f.destination("1Gi", driver)
 		pvc := f.claim("restored", "dest", f.ns+"-later", "1Gi", nil)
 		f.event(pvc.Name, ReasonError, `StorageClass "`+f.ns+`-later" not found`)
 		f.noPrime(pvc)
@@ -38,9 +36,7 @@ func TestBadInput(t *testing.T) {
 	t.Run("InTreeStorageClass", func(t *testing.T) {
 		f := newFixture(t)
 		class := f.class("-intree", "kubernetes.io/no-provisioner", storagev1.VolumeBindingImmediate)
-		rd := f.rd("dest", nil)
-		snap := f.snapshot("dest-snap", "1Gi", driver, rd, nil)
-		f.setImage(rd, snapshotImage(snap.Name))
+		f.destination("1Gi", driver)
 		pvc := f.claim("restored", "dest", class, "1Gi", nil)
 		f.event(pvc.Name, ReasonError, "in-tree volume plugin", "CSI driver")
 		f.noPrime(pvc)
@@ -48,9 +44,7 @@ func TestBadInput(t *testing.T) {
 	t.Run("OtherDriver", func(t *testing.T) {
 		f := newFixture(t)
 		class := f.class("-other", "other.csi.test", storagev1.VolumeBindingImmediate)
-		rd := f.rd("dest", nil)
-		snap := f.snapshot("dest-snap", "1Gi", driver, rd, nil)
-		f.setImage(rd, snapshotImage(snap.Name))
+		f.destination("1Gi", driver)
 		pvc := f.claim("restored", "dest", class, "1Gi", nil)
 		f.event(pvc.Name, ReasonError, `provisioner "other.csi.test"`, `CSI driver "`+driver+`"`)
 		f.noPrime(pvc)
@@ -58,9 +52,7 @@ func TestBadInput(t *testing.T) {
 	t.Run("TooSmall", func(t *testing.T) {
 		f := newFixture(t)
 		class := f.class("-imm", driver, storagev1.VolumeBindingImmediate)
-		rd := f.rd("dest", nil)
-		snap := f.snapshot("dest-snap", "2Gi", driver, rd, nil)
-		f.setImage(rd, snapshotImage(snap.Name))
+		f.destination("2Gi", driver)
 		pvc := f.claim("restored", "dest", class, "1Gi", nil)
 		f.event(pvc.Name, ReasonError, "requests 1Gi", "needs at least 2Gi")
 		f.noPrime(pvc)
@@ -85,9 +77,7 @@ func TestBadInput(t *testing.T) {
 		mine := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: PrimeName(pvc.UID), Namespace: f.ns}, Spec: pvc.Spec}
 		mine.Spec.DataSourceRef = nil
 		f.create(mine)
-		rd := f.rd("dest", nil)
-		snap := f.snapshot("dest-snap", "1Gi", driver, rd, nil)
-		f.setImage(rd, snapshotImage(snap.Name))
+		f.destination("1Gi", driver)
 		f.event(pvc.Name, ReasonPVCCreationError, PrimeName(pvc.UID)+" already exists", "delete or rename it")
 	})
 }

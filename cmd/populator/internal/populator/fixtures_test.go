@@ -278,3 +278,27 @@ func (f *fixture) touch(pvc *corev1.PersistentVolumeClaim, value string) {
 		return env.Client.Update(f.ctx, cur)
 	})
 }
+
+// destination creates the ReplicationDestination "dest" whose latest image is a ready snapshot
+// "dest-snap" of size, taken by drv.
+func (f *fixture) destination(size, drv string) (*v1alpha1.ReplicationDestination, *snapv1.VolumeSnapshot) {
+	f.t.Helper()
+	rd := f.rd("dest", nil)
+	snap := f.snapshot("dest-snap", size, drv, rd, nil)
+	f.setImage(rd, snapshotImage(snap.Name))
+	return rd, snap
+}
+
+// handedOver waits until the populator has handed pv to pvc.
+func (f *fixture) handedOver(pv *corev1.PersistentVolume, pvc *corev1.PersistentVolumeClaim) {
+	f.t.Helper()
+	f.eventually("the volume is handed to the PVC", func() error {
+		if err := env.Client.Get(f.ctx, client.ObjectKeyFromObject(pv), pv); err != nil {
+			return err
+		}
+		if !claimRefIs(pv, pvc) {
+			return fmt.Errorf("claimRef %+v", pv.Spec.ClaimRef)
+		}
+		return nil
+	})
+}

@@ -53,13 +53,8 @@ func TestPopulate(t *testing.T) {
 	})
 
 	pv := f.provision(prime)
-	f.eventually("the volume is handed to the PVC", func() error {
-		if err := env.Client.Get(f.ctx, client.ObjectKeyFromObject(pv), pv); err != nil {
-			return err
-		}
-		if !claimRefIs(pv, pvc) {
-			return fmt.Errorf("claimRef %+v", pv.Spec.ClaimRef)
-		}
+	f.handedOver(pv, pvc)
+	f.eventually("the volume is marked populated", func() error {
 		if got := pv.Annotations[v1alpha1.PopulatedFromAnnotation]; got != f.ns+"/"+snap.Name {
 			return fmt.Errorf("populated-from %q", got)
 		}
@@ -174,9 +169,7 @@ func TestNewImageAndDoNotDelete(t *testing.T) {
 func TestWaitForFirstConsumer(t *testing.T) {
 	f := newFixture(t)
 	class := f.class("-wffc", driver, storagev1.VolumeBindingWaitForFirstConsumer)
-	rd := f.rd("dest", nil)
-	snap := f.snapshot("dest-snap", "1Gi", driver, rd, nil)
-	f.setImage(rd, snapshotImage(snap.Name))
+	f.destination("1Gi", driver)
 	pvc := f.claim("restored", "dest", class, "1Gi", nil)
 	settle(f)
 	f.noPrime(pvc)
@@ -202,9 +195,7 @@ func TestWaitForFirstConsumer(t *testing.T) {
 func TestRegistration(t *testing.T) {
 	f := newFixture(t)
 	class := f.class("-imm", driver, storagev1.VolumeBindingImmediate)
-	rd := f.rd("dest", nil)
-	snap := f.snapshot("dest-snap", "1Gi", driver, rd, nil)
-	f.setImage(rd, snapshotImage(snap.Name))
+	f.destination("1Gi", driver)
 	before := f.claim("before-crd", "dest", class, "1Gi", nil)
 	f.prime(before)
 	f.event(before.Name, ReasonNotRegistered, "VolumePopulator CRD", "populating anyway")
@@ -250,15 +241,7 @@ func TestReplacedWhileWaiting(t *testing.T) {
 		t.Fatalf("restoring from %s, want %s", prime.Spec.DataSourceRef.Name, newer.Name)
 	}
 	pv := f.provision(prime)
-	f.eventually("the volume is handed to the PVC", func() error {
-		if err := env.Client.Get(f.ctx, client.ObjectKeyFromObject(pv), pv); err != nil {
-			return err
-		}
-		if !claimRefIs(pv, pvc) {
-			return fmt.Errorf("claimRef %+v", pv.Spec.ClaimRef)
-		}
-		return nil
-	})
+	f.handedOver(pv, pvc)
 	f.bindClaim(pvc, pv.Name, corev1.ClaimBound)
 	f.bindClaim(prime, pv.Name, corev1.ClaimLost)
 	f.event(pvc.Name, ReasonFinished)
