@@ -135,8 +135,9 @@ func latestSnapshot(t *testing.T, rd *v1alpha1.ReplicationDestination) string {
 	return img.Name
 }
 
-// rclone: the same pattern through an object store, the destination created with the PVC and
-// synchronizing once the source has written.
+// rclone: the same pattern through an object store: a PVC created before its destination is
+// filled by the first restore, one created after a second restore gets the new data, and the
+// first image goes once the second replaces it.
 func rclone(t *testing.T) {
 	srv := s3.Deploy(t, "e2e-populator-s3", false)
 	srv.WaitReady(t)
@@ -175,8 +176,26 @@ func rclone(t *testing.T) {
 	img := latestSnapshot(t, rd)
 	expectPopulated(t, ns, "restored", want, "rclone restore", volume.DigestSeparateLinks)
 	expectEvent(t, ns, "restored", reasonPVCCreated, img)
+	// The local cluster has no VolumePopulator CRD: the PVC is told, and populated anyway.
+	expectEvent(t, ns, "restored", "VolSyncPopulatorNotRegistered", "VolumePopulator CRD", "populating anyway")
 	if notes := cluster.EventNotes(t, ns, "restored")["VolSyncPopulatorReplicationDestinationNoLatestImage"]; len(notes) == 0 ||
 		!strings.Contains(notes[0], "waiting") {
 		t.Errorf("no event said the PVC waited for the destination's first image: %q", notes)
 	}
+
+	// A second backup and restore: a new PVC gets the new data, and the first image, whose
+	// PVC is populated, goes.
+	volume.Run(t, ns, "data", volume.ChangeTree)
+	want2 := volume.DigestSeparateLinks(t, ns, "data")
+	src, dst := scenario.SourceSide{ReplicationSource: rs}, scenario.DestinationSide{ReplicationDestination: rd}
+	scenario.SetManual(t, src, "backup-2")
+	scenario.WaitSynced(t, src, "backup-2")
+	scenario.SetManual(t, dst, "restore-2")
+	scenario.WaitSynced(t, dst, "restore-2")
+	if img2 := latestSnapshot(t, rd); img2 == img {
+		t.Fatalf("latestImage %s unchanged by the second restore", img2)
+	}
+	claim(t, ns, "restored-2", "dest", "")
+	expectPopulated(t, ns, "restored-2", want2, "second rclone restore", volume.DigestSeparateLinks)
+	cluster.WaitGone(t, deleteTimeout, &snapv1.VolumeSnapshot{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: img}})
 }

@@ -10,8 +10,8 @@ import (
 	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
 )
 
-// Name is the controller's name: its events come from it and its lease is
-// volsync-populator.volsync.backube.
+// Name is the component its events come from (the reference's controller name); its
+// leader-election lease is volume-populator.volsync.backube.
 const Name = "volsync-volume-populator"
 
 // PopulatorName is the name of the cluster-scoped VolumePopulator that registers
