@@ -11,7 +11,6 @@ import (
 	"runtime/debug"
 
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/volsync-go/volsync/cmd/populator/internal/populator"
@@ -33,6 +32,9 @@ import (
 // +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
 // +kubebuilder:rbac:groups=coordination.k8s.io,namespace=volsync-system,resources=leases,verbs=get;create;update
 // +kubebuilder:rbac:groups="",namespace=volsync-system,resources=events,verbs=create;patch
+
+// leaseName names its leader-election lease (volume-populator.volsync.backube).
+const leaseName = "volume-populator"
 
 // defaultGCPercent: as the mover controllers (pkg/common/app), the heap is mostly the caches.
 const defaultGCPercent = 50
@@ -62,24 +64,14 @@ func run(args []string, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := ctrl.GetConfig()
+	cfg, err := f.RestConfig()
 	if err != nil {
-		return fmt.Errorf("reading the kubeconfig: %w", err)
+		return err
 	}
-	cfg.QPS, cfg.Burst = f.QPS, f.Burst
 	namespace := app.ControllerNamespace(getenv, os.ReadFile)
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                        scheme,
-		Cache:                         populator.CacheOptions(),
-		Client:                        populator.ClientOptions(),
-		Metrics:                       app.MetricsOptions(f),
-		HealthProbeBindAddress:        f.ProbeAddr,
-		PprofBindAddress:              f.PprofAddr,
-		LeaderElection:                f.LeaderElect,
-		LeaderElectionID:              "volume-populator.volsync.backube",
-		LeaderElectionNamespace:       namespace,
-		LeaderElectionReleaseOnCancel: true,
-	})
+	opts := f.ManagerOptions(scheme, leaseName, namespace)
+	opts.Cache, opts.Client = populator.CacheOptions(), populator.ClientOptions()
+	mgr, err := ctrl.NewManager(cfg, opts)
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
 	}
@@ -92,10 +84,7 @@ func run(args []string, getenv func(string) string) error {
 	if err := r.SetupWithManager(mgr, f.Concurrency); err != nil {
 		return fmt.Errorf("setting up the volume populator: %w", err)
 	}
-	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
-		return err
-	}
-	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+	if err := app.AddProbes(mgr); err != nil {
 		return err
 	}
 	ctrl.Log.WithName("setup").Info("Starting the volume populator", "leaderElection", f.LeaderElect, "namespace", namespace)

@@ -125,6 +125,40 @@ func BindManagerFlags(fs *flag.FlagSet, f *Flags, concurrency string) (finish fu
 	}
 }
 
+// AddProbes serves the liveness (/healthz) and readiness (/readyz) probes of a manager.
+func AddProbes(mgr ctrl.Manager) error {
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return err
+	}
+	return mgr.AddReadyzCheck("readyz", healthz.Ping)
+}
+
+// RestConfig is the kubeconfig (controller-runtime's --kubeconfig, in-cluster otherwise) with
+// the client-side rate limit of the flags.
+func (f Flags) RestConfig() (*rest.Config, error) {
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		return nil, fmt.Errorf("reading the kubeconfig: %w", err)
+	}
+	cfg.QPS, cfg.Burst = f.QPS, f.Burst
+	return cfg, nil
+}
+
+// ManagerOptions are a manager's options from the flags: metrics, probes, profiling and leader
+// election with the lease <name>.volsync.backube in namespace.
+func (f Flags) ManagerOptions(scheme *runtime.Scheme, name, namespace string) ctrl.Options {
+	return ctrl.Options{
+		Scheme:                        scheme,
+		Metrics:                       MetricsOptions(f),
+		HealthProbeBindAddress:        f.ProbeAddr,
+		PprofBindAddress:              f.PprofAddr,
+		LeaderElection:                f.LeaderElect,
+		LeaderElectionID:              name + ".volsync.backube",
+		LeaderElectionNamespace:       namespace,
+		LeaderElectionReleaseOnCancel: true,
+	}
+}
+
 // MetricsOptions serves metrics over HTTPS behind TokenReview/SubjectAccessReview (scrapers
 // need the volsync-metrics-reader ClusterRole), or over plain HTTP when secure is off.
 func MetricsOptions(f Flags) metricsserver.Options {
@@ -226,21 +260,11 @@ func (c Controller) Run(args []string, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := ctrl.GetConfig()
+	cfg, err := f.RestConfig()
 	if err != nil {
-		return fmt.Errorf("reading the kubeconfig: %w", err)
+		return err
 	}
-	cfg.QPS, cfg.Burst = f.QPS, f.Burst
-	mgr, cl, err := NewManager(cfg, ctrl.Options{
-		Scheme:                        scheme,
-		Metrics:                       MetricsOptions(f),
-		HealthProbeBindAddress:        f.ProbeAddr,
-		PprofBindAddress:              f.PprofAddr,
-		LeaderElection:                f.LeaderElect,
-		LeaderElectionID:              c.Name + ".volsync.backube",
-		LeaderElectionNamespace:       namespace,
-		LeaderElectionReleaseOnCancel: true,
-	}, c.Kinds...)
+	mgr, cl, err := NewManager(cfg, f.ManagerOptions(scheme, c.Name, namespace), c.Kinds...)
 	if err != nil {
 		return err
 	}
@@ -254,10 +278,7 @@ func (c Controller) Run(args []string, getenv func(string) string) error {
 	}, c.Kinds...); err != nil {
 		return err
 	}
-	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
-		return err
-	}
-	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+	if err := AddProbes(mgr); err != nil {
 		return err
 	}
 	setupLog.Info("Starting controller", "mover", c.Name, "moverImage", f.Image, "leaderElection", f.LeaderElect,
