@@ -64,7 +64,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	prime, err := r.prime(ctx, pvc)
 	if errors.Is(err, errForeignPrime) {
-		r.notify(pvc, nil, *warning(ReasonPVCCreationError, "Failed to create populator PVC: %s", err))
+		if pvc.Spec.VolumeName == "" { // a bound PVC needs no prime PVC
+			r.notify(pvc, nil, *warning(ReasonPVCCreationError, "Failed to create populator PVC: %s", err))
+		}
 		return ctrl.Result{}, nil
 	}
 	if err != nil {
