@@ -44,41 +44,31 @@ func relationshipID(t *testing.T, cfg, name string) string {
 // labelled with the relationship, VolSync objects, mover Jobs, their Services and Secrets.
 func leftovers(t *testing.T, id string, namespaces ...string) []string {
 	t.Helper()
-	ctx := cluster.Ctx(t, time.Minute)
 	var out []string
+	all := func(client.Object) bool { return true }
 	for _, ns := range namespaces {
-		labelled := []client.ListOption{client.InNamespace(ns), client.MatchingLabels{relationshipLabel: id}}
-		secrets := &corev1.SecretList{}
-		cluster.Must(t, cluster.C.List(ctx, secrets, labelled...))
-		for _, s := range secrets.Items {
-			out = append(out, "labelled Secret "+ns+"/"+s.Name)
-		}
-		all := &corev1.SecretList{}
-		cluster.Must(t, cluster.C.List(ctx, all, client.InNamespace(ns)))
-		for _, s := range all.Items {
-			if strings.HasPrefix(s.Name, "volsync-") {
-				out = append(out, "Secret "+ns+"/"+s.Name)
-			}
-		}
-		rss := &v1alpha1.ReplicationSourceList{}
-		cluster.Must(t, cluster.C.List(ctx, rss, client.InNamespace(ns)))
-		for _, x := range rss.Items {
-			out = append(out, "ReplicationSource "+ns+"/"+x.Name)
-		}
-		rds := &v1alpha1.ReplicationDestinationList{}
-		cluster.Must(t, cluster.C.List(ctx, rds, client.InNamespace(ns)))
-		for _, x := range rds.Items {
-			out = append(out, "ReplicationDestination "+ns+"/"+x.Name)
-		}
-		jobs := &batchv1.JobList{}
-		cluster.Must(t, cluster.C.List(ctx, jobs, client.InNamespace(ns)))
-		for _, x := range jobs.Items {
-			out = append(out, "Job "+ns+"/"+x.Name)
-		}
-		svcs := &corev1.ServiceList{}
-		cluster.Must(t, cluster.C.List(ctx, svcs, client.InNamespace(ns)))
-		for _, x := range svcs.Items {
-			out = append(out, "Service "+ns+"/"+x.Name)
+		out = append(out, listed(t, "labelled Secret", &corev1.SecretList{}, all, client.InNamespace(ns), client.MatchingLabels{relationshipLabel: id})...)
+		out = append(out, listed(t, "Secret", &corev1.SecretList{}, func(o client.Object) bool {
+			return strings.HasPrefix(o.GetName(), "volsync-")
+		}, client.InNamespace(ns))...)
+		out = append(out, listed(t, "ReplicationSource", &v1alpha1.ReplicationSourceList{}, all, client.InNamespace(ns))...)
+		out = append(out, listed(t, "ReplicationDestination", &v1alpha1.ReplicationDestinationList{}, all, client.InNamespace(ns))...)
+		out = append(out, listed(t, "Job", &batchv1.JobList{}, all, client.InNamespace(ns))...)
+		out = append(out, listed(t, "Service", &corev1.ServiceList{}, all, client.InNamespace(ns))...)
+	}
+	return out
+}
+
+// listed lists list with opts and returns "<what> <namespace>/<name>" for each object keep accepts.
+func listed(t *testing.T, what string, list client.ObjectList, keep func(client.Object) bool, opts ...client.ListOption) []string {
+	t.Helper()
+	cluster.Must(t, cluster.C.List(cluster.Ctx(t, time.Minute), list, opts...))
+	items, err := meta.ExtractList(list)
+	cluster.Must(t, err)
+	var out []string
+	for _, item := range items {
+		if o, ok := item.(client.Object); ok && keep(o) {
+			out = append(out, what+" "+o.GetNamespace()+"/"+o.GetName())
 		}
 	}
 	return out
