@@ -288,9 +288,11 @@ func (r *Reconciler) finish(ctx context.Context, pvc, prime *corev1.PersistentVo
 			log.FromContext(ctx).Info("Deleted a replaced image the population had kept", "volumeSnapshot", snap.Name)
 		}
 	}
-	err := r.Client.Delete(ctx, prime, client.Preconditions{UID: &prime.UID})
-	if apierrors.IsNotFound(err) {
-		return nil
+	// Guarded by the resourceVersion: a prime PVC read from a cache that has not seen its
+	// deletion yet must not be "deleted" (and reported finished) a second time.
+	err := r.Client.Delete(ctx, prime, client.Preconditions{UID: &prime.UID, ResourceVersion: &prime.ResourceVersion})
+	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+		return nil // already deleted, or changed since: its event wakes us
 	}
 	if err != nil {
 		return fmt.Errorf("deleting the populator PVC %s: %w", prime.Name, err)
