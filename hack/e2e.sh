@@ -39,4 +39,8 @@ set +e
 go test -tags e2e -count=1 -p 8 -parallel "${E2E_PARALLEL:-4}" -timeout "$TIMEOUT" -v $SUITES 2>&1 | tee "${E2E_LOG:-/tmp/volsync-go-e2e.log}"
 rc=${PIPESTATUS[0]}
 set -e
+if [ "$rc" != 0 ]; then
+  # The log is long and CI shows its tail: repeat there what the failed tests printed.
+  awk -f "$ROOT/hack/test-failures.awk" "${E2E_LOG:-/tmp/volsync-go-e2e.log}"
+fi
 exit "$rc"
