@@ -54,8 +54,9 @@ func staleLock(t *testing.T) {
 		}
 		return nil
 	})
+	// The exec itself may end with an error (exit 137): the container stops with restic.
 	killed, err := cluster.Exec(t, ns, pod.Name, "restic", "bash", "-c", killRestic)
-	if err != nil || !strings.Contains(killed, "killed") {
+	if !strings.Contains(killed, "killed") {
 		t.Fatalf("killing restic in %s: %q, %v (the backup may have finished: make the volume larger)", pod.Name, killed, err)
 	}
 	var log string
