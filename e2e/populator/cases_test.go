@@ -31,7 +31,7 @@ const tree = "SMALL_FILES=20 BIG_MB=1 "
 // rsyncTLS is the main case, the GitOps restore pattern with rsync-TLS:
 //   - a PVC created before its ReplicationDestination waits, saying why, and receives the first
 //     synchronization's data;
-//   - a population held back (a ResourceQuota refuses its prime PVC) keeps the image it marked
+//   - a population held back (an admission policy refuses its prime PVC) keeps the image it marked
 //     alive while a second synchronization replaces it; a PVC created then gets the new data;
 //     released, the held population takes the latest image and the replaced one is deleted;
 //   - the latest image, labelled do-not-delete, survives its ReplicationDestination.
@@ -50,11 +50,10 @@ func rsyncTLS(t *testing.T) {
 	expectPopulated(t, dstNS, "restored-1", want, "first synchronization", volume.Digest)
 	expectEvent(t, dstNS, "restored-1", reasonPVCCreated, first)
 
-	// Hold a population back: one PVC of the quota class, so its prime PVC is refused.
-	class := quotaClass(t, dstNS+"-quota")
-	setQuota(t, dstNS, class, 1)
+	// Hold a population back: the API server refuses its prime PVC (of a class of its own).
+	class, release := holdPopulation(t, dstNS)
 	held := claim(t, dstNS, "held", "dest", class)
-	expectEvent(t, dstNS, "held", reasonCreateErr, "exceeded quota")
+	expectEvent(t, dstNS, "held", reasonCreateErr, holdMessage)
 	mark := "volsync.backube/volpop-pvc-" + string(held.UID)
 	cluster.Eventually(t, time.Minute, "the first image to be marked for the held PVC", func() error {
 		if s := snapshot(t, dstNS, first); s == nil || s.Labels[mark] != "held" {
@@ -90,7 +89,7 @@ func rsyncTLS(t *testing.T) {
 		t.Fatal("the first image was deleted while a population had marked it")
 	}
 
-	setQuota(t, dstNS, class, 2)
+	release()
 	expectPopulated(t, dstNS, "held", want2, "held back, then released", volume.Digest)
 	cluster.WaitGone(t, deleteTimeout, &snapv1.VolumeSnapshot{ObjectMeta: metav1.ObjectMeta{Namespace: dstNS, Name: first}})
 

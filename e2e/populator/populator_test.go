@@ -9,10 +9,10 @@ import (
 	"time"
 
 	snapv1 "github.com/kubernetes-csi/external-snapshotter/client/v6/apis/volumesnapshot/v1"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -136,9 +136,58 @@ func snapshot(t *testing.T, ns, name string) *snapv1.VolumeSnapshot {
 	return s
 }
 
-// quotaClass creates a StorageClass like the default one, for the PVCs of a ResourceQuota
-// that can hold population back (quota.go).
-func quotaClass(t *testing.T, name string) string {
+// holdMessage is the refusal of the admission policy that holds population back.
+const holdMessage = "populator PVCs are held back in this namespace (e2e)"
+
+// holdPopulation makes the API server refuse the prime PVCs of ns of a StorageClass of their
+// own (a ValidatingAdmissionPolicy, as a policy or a quota would refuse them), and returns the
+// class and the function that releases them. Both wait until the API server applies the
+// change (a dry-run create of a prime PVC). A ResourceQuota is not used: its controller may
+// recount from a stale cache and let a prime PVC through.
+func holdPopulation(t *testing.T, ns string) (class string, release func()) {
+	t.Helper()
+	ctx := cluster.Ctx(t, time.Minute)
+	name := ns + "-hold"
+	class = heldClass(t, name)
+	policy := &admissionregistrationv1.ValidatingAdmissionPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
+			FailurePolicy: ptr.To(admissionregistrationv1.Fail),
+			MatchConstraints: &admissionregistrationv1.MatchResources{ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{
+				RuleWithOperations: admissionregistrationv1.RuleWithOperations{
+					Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create},
+					Rule:       admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"persistentvolumeclaims"}},
+				},
+			}}},
+			Validations: []admissionregistrationv1.Validation{{
+				Expression: fmt.Sprintf("!object.metadata.name.startsWith('vs-prime-') || object.spec.storageClassName != '%s'", class),
+				Message:    holdMessage,
+			}},
+		},
+	}
+	binding := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{
+			PolicyName:        name,
+			ValidationActions: []admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny},
+			MatchResources: &admissionregistrationv1.MatchResources{NamespaceSelector: &metav1.LabelSelector{
+				MatchLabels: map[string]string{corev1.LabelMetadataName: ns}}},
+		},
+	}
+	for _, o := range []client.Object{policy, binding} {
+		cluster.Must(t, cluster.C.Create(ctx, o))
+		t.Cleanup(func() { _ = cluster.C.Delete(cluster.Ctx(t, time.Minute), o) })
+	}
+	waitPrimeAdmission(t, ns, class, false)
+	return class, func() {
+		t.Helper()
+		cluster.Must(t, cluster.C.Delete(cluster.Ctx(t, time.Minute), binding))
+		waitPrimeAdmission(t, ns, class, true)
+	}
+}
+
+// heldClass creates a StorageClass like the default one, for the PVCs whose population is held.
+func heldClass(t *testing.T, name string) string {
 	t.Helper()
 	ctx := cluster.Ctx(t, time.Minute)
 	def := &storagev1.StorageClass{}
@@ -150,32 +199,21 @@ func quotaClass(t *testing.T, name string) string {
 	return name
 }
 
-// setQuota allows n PVCs of the StorageClass class in ns.
-func setQuota(t *testing.T, ns, class string, n int) {
+// waitPrimeAdmission waits until the API server admits a prime PVC of class in ns (allowed)
+// or refuses it.
+func waitPrimeAdmission(t *testing.T, ns, class string, allowed bool) {
 	t.Helper()
-	ctx := cluster.Ctx(t, time.Minute)
-	q := &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "populated"}}
-	hard := corev1.ResourceList{corev1.ResourceName(class + ".storageclass.storage.k8s.io/persistentvolumeclaims"): *resource.NewQuantity(int64(n), resource.DecimalSI)}
-	err := cluster.C.Get(ctx, client.ObjectKeyFromObject(q), q)
-	switch {
-	case apierrors.IsNotFound(err):
-		q.Spec.Hard = hard
-		cluster.Must(t, cluster.C.Create(ctx, q))
-	case err != nil:
-		t.Fatal(err)
-	default:
-		q.Spec.Hard = hard
-		cluster.Must(t, cluster.C.Update(ctx, q))
-	}
-	// The quota admission uses the quota's status: wait for the quota controller to count.
-	cluster.Eventually(t, time.Minute, "ResourceQuota in "+ns+" to be counted", func() error {
-		if err := cluster.C.Get(ctx, client.ObjectKeyFromObject(q), q); err != nil {
+	cluster.Eventually(t, time.Minute, fmt.Sprintf("prime PVCs of %s in %s to be allowed: %v", class, ns, allowed), func() error {
+		probe := volume.NewPVC(ns, "vs-prime-probe", nil)
+		probe.Spec.StorageClassName = &class
+		err := cluster.C.Create(cluster.Ctx(t, time.Minute), probe, client.DryRunAll)
+		switch {
+		case allowed && err != nil:
 			return err
-		}
-		for k, v := range hard {
-			if h, ok := q.Status.Hard[k]; !ok || h.Cmp(v) != 0 {
-				return fmt.Errorf("status %v", q.Status.Hard)
-			}
+		case !allowed && err == nil:
+			return fmt.Errorf("a prime PVC is admitted")
+		case !allowed && !strings.Contains(err.Error(), holdMessage):
+			return err
 		}
 		return nil
 	})
