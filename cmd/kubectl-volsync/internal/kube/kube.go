@@ -157,6 +157,17 @@ func (u *Undo) Run(out io.Writer) error {
 	return errors.Join(errs...)
 }
 
+// OnFailure, deferred by a command with the named result *err, runs the undo when the command
+// failed and adds the undo's errors to *err.
+func (u *Undo) OnFailure(err *error, out io.Writer) {
+	if *err == nil {
+		return
+	}
+	if uerr := u.Run(out); uerr != nil {
+		*err = errors.Join(*err, uerr)
+	}
+}
+
 // undoTimeout bounds the cleanup of a failed command.
 const undoTimeout = time.Minute
 

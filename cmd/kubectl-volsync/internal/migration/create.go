@@ -112,13 +112,7 @@ func Create(ctx context.Context, e Env, name string, o CreateOptions) (err error
 		return err
 	}
 	var undo kube.Undo
-	defer func() {
-		if err != nil {
-			if uerr := undo.Run(e.Out); uerr != nil {
-				err = errors.Join(err, uerr)
-			}
-		}
-	}()
+	defer undo.OnFailure(&err, e.Out)
 	// Everything is checked before anything is created.
 	rd := &v1alpha1.ReplicationDestination{}
 	rdKey := client.ObjectKey{Namespace: o.PVC.Namespace, Name: rdName}

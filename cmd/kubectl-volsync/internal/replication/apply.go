@@ -57,13 +57,7 @@ func Apply(ctx context.Context, e Env, f *relationship.File, d *relationship.Rep
 		return nil, fmt.Errorf("destination cluster: %w", err)
 	}
 	var undo kube.Undo
-	defer func() {
-		if err != nil {
-			if uerr := undo.Run(e.Out); uerr != nil {
-				err = errors.Join(err, uerr)
-			}
-		}
-	}()
+	defer undo.OnFailure(&err, e.Out)
 
 	srcPVC := &corev1.PersistentVolumeClaim{}
 	if err := srcC.Get(ctx, client.ObjectKey{Namespace: d.Source.Namespace, Name: d.Source.PVCName}, srcPVC); err != nil {
