@@ -116,6 +116,35 @@ func (f *File) Version() int {
 	return v
 }
 
+// loadData reads the relationship name of type t: the data of version 1 is D's layout, that of
+// version 2 (the reference's later layout) V's, converted by fromV2. Version 2 relationships
+// over rsync-TLS are refused.
+func loadData[D, V any](dir, name string, t Type, fromV2 func(*V) *D) (*File, *D, error) {
+	f, err := Load(dir, name, t)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch v := f.Version(); v {
+	case 1:
+		d := new(D)
+		if err := f.Decode(d); err != nil {
+			return nil, nil, err
+		}
+		return f, d, nil
+	case 2:
+		if tls, _ := f.data["isrsynctls"].(bool); tls {
+			return nil, nil, fmt.Errorf("%w: relationship %q uses rsync-TLS, which this CLI does not support (only rsync over ssh)", ErrVersion, name)
+		}
+		v2 := new(V)
+		if err := f.Decode(v2); err != nil {
+			return nil, nil, err
+		}
+		return f, fromV2(v2), nil
+	default:
+		return nil, nil, fmt.Errorf("%w %d in %s (this CLI reads versions 1 and 2)", ErrVersion, v, f.Path)
+	}
+}
+
 // Decode decodes the data mapping into out (a struct with lower-case yaml tags).
 func (f *File) Decode(out any) error {
 	raw, err := yaml.Marshal(f.data)

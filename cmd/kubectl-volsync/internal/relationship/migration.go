@@ -20,8 +20,7 @@ type MigrationDestination struct {
 }
 
 type migrationV2 struct {
-	Version     int  `yaml:"version"`
-	IsRsyncTLS  bool `yaml:"isrsynctls"`
+	Version     int `yaml:"version"`
 	Destination *struct {
 		Cluster     string  `yaml:"cluster"`
 		Namespace   string  `yaml:"namespace"`
@@ -43,38 +42,27 @@ func NewMigration(dir, name string) (*File, *MigrationData, error) {
 
 // LoadMigration reads a migration relationship; it must have a destination.
 func LoadMigration(dir, name string) (*File, *MigrationData, error) {
-	f, err := Load(dir, name, Migration)
+	f, d, err := loadData(dir, name, Migration, (*migrationV2).data)
 	if err != nil {
 		return nil, nil, err
-	}
-	d := &MigrationData{}
-	switch v := f.Version(); v {
-	case 1:
-		if err := f.Decode(d); err != nil {
-			return nil, nil, err
-		}
-	case 2:
-		var v2 migrationV2
-		if err := f.Decode(&v2); err != nil {
-			return nil, nil, err
-		}
-		if v2.IsRsyncTLS {
-			return nil, nil, fmt.Errorf("%w: relationship %q uses rsync-TLS, which this CLI does not support (only rsync over ssh)", ErrVersion, name)
-		}
-		if x := v2.Destination; x != nil {
-			pvc := x.PVCName
-			d.Destination = &MigrationDestination{Cluster: x.Cluster, Namespace: x.Namespace, PVCName: x.PVCName, RDName: x.RDName,
-				Destination: DestinationRsync{ServiceType: x.ServiceType,
-					VolumeOptions: DestinationVolumeOptions{CopyMethod: x.CopyMethod, DestinationPVC: &pvc}}}
-		}
-	default:
-		return nil, nil, fmt.Errorf("%w %d in %s (this CLI reads versions 1 and 2)", ErrVersion, v, f.Path)
 	}
 	d.Version = CurrentVersion
 	if d.Destination == nil || d.Destination.RDName == "" || d.Destination.Namespace == "" {
 		return nil, nil, fmt.Errorf("%w %s: the migration has no destination", ErrCorrupt, f.Path)
 	}
 	return f, d, nil
+}
+
+// data converts the version-2 layout.
+func (v2 *migrationV2) data() *MigrationData {
+	d := &MigrationData{}
+	if x := v2.Destination; x != nil {
+		pvc := x.PVCName
+		d.Destination = &MigrationDestination{Cluster: x.Cluster, Namespace: x.Namespace, PVCName: x.PVCName, RDName: x.RDName,
+			Destination: DestinationRsync{ServiceType: x.ServiceType,
+				VolumeOptions: DestinationVolumeOptions{CopyMethod: x.CopyMethod, DestinationPVC: &pvc}}}
+	}
+	return d
 }
 
 // CreateMigration stores d in the new file f and writes it (failing if the file appeared).

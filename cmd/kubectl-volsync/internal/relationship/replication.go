@@ -1,7 +1,5 @@
 package relationship
 
-import "fmt"
-
 // ReplicationData is the data of a replication relationship.
 type ReplicationData struct {
 	Version     int                     `yaml:"version"`
@@ -29,9 +27,8 @@ type ReplicationDestination struct {
 
 // replicationV2 is the reference's later layout (data.version 2), read for compatibility.
 type replicationV2 struct {
-	Version    int  `yaml:"version"`
-	IsRsyncTLS bool `yaml:"isrsynctls"`
-	Source     *struct {
+	Version int `yaml:"version"`
+	Source  *struct {
 		Cluster       string              `yaml:"cluster"`
 		Namespace     string              `yaml:"namespace"`
 		PVCName       string              `yaml:"pvcname"`
@@ -59,38 +56,26 @@ func NewReplication(dir, name string) (*File, *ReplicationData, error) {
 
 // LoadReplication reads a replication relationship.
 func LoadReplication(dir, name string) (*File, *ReplicationData, error) {
-	f, err := Load(dir, name, Replication)
+	f, d, err := loadData(dir, name, Replication, (*replicationV2).data)
 	if err != nil {
 		return nil, nil, err
 	}
-	d := &ReplicationData{}
-	switch v := f.Version(); v {
-	case 1:
-		if err := f.Decode(d); err != nil {
-			return nil, nil, err
-		}
-	case 2:
-		var v2 replicationV2
-		if err := f.Decode(&v2); err != nil {
-			return nil, nil, err
-		}
-		if v2.IsRsyncTLS {
-			return nil, nil, fmt.Errorf("%w: relationship %q uses rsync-TLS, which this CLI does not support (only rsync over ssh)", ErrVersion, name)
-		}
-		d.Version = CurrentVersion
-		if s := v2.Source; s != nil {
-			d.Source = &ReplicationSource{Cluster: s.Cluster, Namespace: s.Namespace, PVCName: s.PVCName, RSName: s.RSName,
-				Source: SourceRsync{VolumeOptions: s.VolumeOptions}, Trigger: s.Trigger}
-		}
-		if x := v2.Destination; x != nil {
-			d.Destination = &ReplicationDestination{Cluster: x.Cluster, Namespace: x.Namespace, RDName: x.RDName,
-				Destination: DestinationRsync{VolumeOptions: x.VolumeOptions, ServiceType: x.ServiceType}}
-		}
-	default:
-		return nil, nil, fmt.Errorf("%w %d in %s (this CLI reads versions 1 and 2)", ErrVersion, v, f.Path)
-	}
 	d.Version = CurrentVersion
 	return f, d, nil
+}
+
+// data converts the version-2 layout.
+func (v2 *replicationV2) data() *ReplicationData {
+	d := &ReplicationData{}
+	if s := v2.Source; s != nil {
+		d.Source = &ReplicationSource{Cluster: s.Cluster, Namespace: s.Namespace, PVCName: s.PVCName, RSName: s.RSName,
+			Source: SourceRsync{VolumeOptions: s.VolumeOptions}, Trigger: s.Trigger}
+	}
+	if x := v2.Destination; x != nil {
+		d.Destination = &ReplicationDestination{Cluster: x.Cluster, Namespace: x.Namespace, RDName: x.RDName,
+			Destination: DestinationRsync{VolumeOptions: x.VolumeOptions, ServiceType: x.ServiceType}}
+	}
+	return d
 }
 
 // SaveReplication stores d in f and writes the file.
