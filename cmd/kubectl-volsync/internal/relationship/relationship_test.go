@@ -178,6 +178,26 @@ func TestReadVersion2(t *testing.T) {
 	}
 }
 
+func TestReadMigrationVersion2(t *testing.T) {
+	dir := t.TempDir()
+	body := "type: migration\nid: 90d56bef-551d-4ede-b6a7-0783cabdafb6\ndata:\n  version: 2\n  isrsynctls: false\n" +
+		"  destination:\n    cluster: \"\"\n    namespace: destination\n    pvcname: mydata\n    rdname: destination-mydata-migration-dest\n" +
+		"    servicetype: ClusterIP\n    copymethod: Direct\n"
+	if err := os.WriteFile(filepath.Join(dir, "m2.yaml"), []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, d, err := LoadMigration(dir, "m2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := d.Destination
+	if d.Version != CurrentVersion || m.Namespace != "destination" || m.PVCName != "mydata" || m.RDName != "destination-mydata-migration-dest" ||
+		ptr.Deref(m.Destination.ServiceType, "") != "ClusterIP" || m.Destination.VolumeOptions.CopyMethod != "Direct" ||
+		ptr.Deref(m.Destination.VolumeOptions.DestinationPVC, "") != "mydata" {
+		t.Errorf("migration v2 read as %+v", m)
+	}
+}
+
 func TestMixedCaseKeys(t *testing.T) {
 	dir := t.TempDir()
 	copyTestdata(t, dir, "mixed-case.yaml", "mixed")
