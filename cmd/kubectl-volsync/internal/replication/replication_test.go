@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +22,7 @@ import (
 	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
 	"github.com/volsync-go/volsync/cmd/kubectl-volsync/internal/kube"
 	"github.com/volsync-go/volsync/cmd/kubectl-volsync/internal/names"
+	"github.com/volsync-go/volsync/pkg/testutil/syncbuffer"
 )
 
 const (
@@ -35,31 +35,13 @@ const (
 type fixture struct {
 	t        *testing.T
 	e        Env
-	out      *syncBuffer
+	out      *syncbuffer.Buffer
 	src, dst string
-}
-
-// syncBuffer is a bytes.Buffer safe for the poller and the test to share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func newFixture(t *testing.T, dstMethod v1alpha1.CopyMethodType) *fixture {
 	t.Helper()
-	f := &fixture{t: t, out: &syncBuffer{}, src: "src-" + rand.String(5), dst: "dst-" + rand.String(5)}
+	f := &fixture{t: t, out: &syncbuffer.Buffer{}, src: "src-" + rand.String(5), dst: "dst-" + rand.String(5)}
 	f.e = Env{ConfigDir: t.TempDir(), Out: f.out, Poll: testPoll, KeysTimeout: testTimeout,
 		Clients: func(string) (client.Client, error) { return env.Client, nil }}
 	ctx := context.Background()

@@ -1,7 +1,6 @@
 package syncthing
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"os"
@@ -9,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +19,7 @@ import (
 	v1alpha1 "github.com/volsync-go/volsync/api/v1alpha1"
 	contract "github.com/volsync-go/volsync/images/contract/syncthing"
 	"github.com/volsync-go/volsync/pkg/testutil/lifecycle"
+	"github.com/volsync-go/volsync/pkg/testutil/syncbuffer"
 )
 
 // syncTimeout bounds what real syncthing processes take: connecting, exchanging indexes and
@@ -34,25 +33,8 @@ type peer struct {
 	data   string
 	listen string
 	cmd    *exec.Cmd
-	out    *lockedBuffer
+	out    *syncbuffer.Buffer
 	done   chan struct{}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func freePort(t *testing.T) int {
@@ -89,7 +71,7 @@ func startPeer(t *testing.T, rs *v1alpha1.ReplicationSource) *peer {
 	// controller's requests name the Service's address.
 	port := strconv.Itoa(freePort(t))
 	api := net.JoinHostPort("127.0.0.1", port)
-	p := &peer{rs: rs, data: data, listen: "tcp://127.0.0.1:" + strconv.Itoa(freePort(t)), out: &lockedBuffer{}, done: make(chan struct{})}
+	p := &peer{rs: rs, data: data, listen: "tcp://127.0.0.1:" + strconv.Itoa(freePort(t)), out: &syncbuffer.Buffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(moverBin, contract.CommandRun)
 	p.cmd.Env = []string{
 		"PATH=" + os.Getenv("PATH"), "HOME=" + root,
