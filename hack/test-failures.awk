@@ -18,6 +18,10 @@ function flush_pkg(   i, name, n, first, k) {
     if (first > 1) print "     [... " first - 1 " earlier lines left out]"
     for (k = first; k <= n; k++) print lines[name, k]
   }
+  reset()
+}
+# reset forgets the package that ended.
+function reset() {
   delete lines; delete count; delete failed; delete isfailed
   nfailed = 0; current = ""
 }
@@ -31,7 +35,7 @@ BEGIN { if (MAX == "") MAX = 120; nfailed = 0; current = ""; printed_header = 0 
 /^ *--- (PASS|SKIP): / { next }
 /^(ok|FAIL|---)[ \t]/ || /^(PASS|FAIL)$/ {
   if ($1 == "FAIL" && NF >= 2) { pkg = $2; flush_pkg() }
-  else if ($1 == "ok") { delete lines; delete count; delete failed; delete isfailed; nfailed = 0; current = "" }
+  else if ($1 == "ok") reset()
   next
 }
 current != "" { count[current]++; lines[current, count[current]] = $0 }
